@@ -1,0 +1,179 @@
+import type { AccessUnit, Codec } from "./media/access_unit.ts";
+import { Reader } from "./reader.ts";
+
+/** Where a stream's source is in its life. `waiting` is a path with no publisher yet. */
+export type SourceState = "starting" | "running" | "restarting" | "stopped" | "failed" | "waiting";
+
+/** What the source tells the stream about itself, shown in status. */
+export interface SourceStatus {
+  state: SourceState;
+  /** Restart attempt in progress (0 when running). */
+  attempt: number;
+  /** Restarts since the service started. */
+  restarts: number;
+  /** Last reason the source stopped or could not start. */
+  lastError: string | null;
+  /** Process id of the source's pipeline while one runs. */
+  pid: number | null;
+}
+
+/** Picture facts learned from the bitstream (SPS or VP8 keyframe header). */
+export interface VideoFormat {
+  width: number;
+  height: number;
+  /** H.264 only: profile_idc, constraint flags and level_idc as 6 hex digits. */
+  profileLevelId?: string;
+}
+
+/** A stream's figures, as status and metrics show them. */
+export interface StreamStats {
+  frames: number;
+  keyframes: number;
+  bytes: number;
+  /** Frames in the last second. */
+  fps: number;
+  /** Bits per second over the last second. */
+  bitrate: number;
+  readers: number;
+  /** Access units dropped across all readers, past and present. */
+  drops: number;
+  /** Wall-clock ms of the last access unit, or null before the first. */
+  lastFrameMs: number | null;
+}
+
+/** Caps the GOP cache so a source that never sends a keyframe cannot grow memory without bound. */
+const GOP_CACHE_MAX_BYTES = 16 * 1024 * 1024;
+const RATE_WINDOW_MS = 1000;
+
+/**
+ * One stream per path: remembers the current GOP so a new reader starts at once on a keyframe, fans
+ * every access unit out to its readers' bounded queues, and counts what flows. It knows nothing of
+ * its readers' kinds and outlives any one source process.
+ */
+export class Stream {
+  readonly #readers = new Set<Reader>();
+  #gop: AccessUnit[] = [];
+  #gopBytes = 0;
+  #frames = 0;
+  #keyframes = 0;
+  #bytes = 0;
+  #closedReaderDrops = 0;
+  #lastFrameMs: number | null = null;
+  /** Arrival times and sizes inside the rate window, oldest first. */
+  #window: { t: number; bytes: number }[] = [];
+  #format: VideoFormat | null = null;
+  /** Source state, written by whichever source feeds this stream. */
+  source: SourceStatus = { state: "starting", attempt: 0, restarts: 0, lastError: null, pid: null };
+
+  constructor(
+    /** The path readers ask for. */
+    readonly name: string,
+    /** The codec every access unit of this stream carries. */
+    readonly codec: Codec,
+    /** Per-reader queue length, in access units. */
+    readonly readerQueueFrames: number,
+  ) {}
+
+  /** Picture format from the bitstream, or null before the first keyframe. */
+  get format(): VideoFormat | null {
+    return this.#format;
+  }
+
+  /** Records the picture format parsed by the source from a keyframe. */
+  setFormat(format: VideoFormat): void {
+    this.#format = format;
+  }
+
+  /** Hands one access unit to every reader; never waits on any of them. */
+  publish(au: AccessUnit): void {
+    const now = Date.now();
+    this.#frames++;
+    this.#bytes += au.data.length;
+    this.#lastFrameMs = now;
+    this.#window.push({ t: now, bytes: au.data.length });
+    this.#trimWindow(now);
+    if (au.keyframe) {
+      this.#keyframes++;
+      this.#gop = [au];
+      this.#gopBytes = au.data.length;
+    } else if (this.#gop.length > 0 && this.#gopBytes + au.data.length <= GOP_CACHE_MAX_BYTES) {
+      this.#gop.push(au);
+      this.#gopBytes += au.data.length;
+    } else {
+      // Past the cap a new reader could not decode the tail without the head: wait for a keyframe.
+      this.#gop = [];
+      this.#gopBytes = 0;
+    }
+    for (const reader of this.#readers) reader.push(au);
+  }
+
+  /**
+   * Attaches a reader. It starts with the cached GOP (keyframe first) so its first picture is
+   * immediate; with no GOP cached it waits for the next keyframe.
+   */
+  subscribe(queueFrames = this.readerQueueFrames): Reader {
+    const reader = new Reader(queueFrames, (r) => {
+      this.#readers.delete(r);
+      this.#closedReaderDrops += r.drops;
+    });
+    for (const au of this.#gop) reader.push(au);
+    this.#readers.add(reader);
+    return reader;
+  }
+
+  /** Readers attached now. */
+  get readers(): ReadonlySet<Reader> {
+    return this.#readers;
+  }
+
+  /** Current figures. */
+  stats(now = Date.now()): StreamStats {
+    this.#trimWindow(now);
+    let drops = this.#closedReaderDrops;
+    for (const r of this.#readers) drops += r.drops;
+    const windowBytes = this.#window.reduce((sum, e) => sum + e.bytes, 0);
+    return {
+      frames: this.#frames,
+      keyframes: this.#keyframes,
+      bytes: this.#bytes,
+      fps: this.#window.length * 1000 / RATE_WINDOW_MS,
+      bitrate: windowBytes * 8 * 1000 / RATE_WINDOW_MS,
+      readers: this.#readers.size,
+      drops,
+      lastFrameMs: this.#lastFrameMs,
+    };
+  }
+
+  /** Detaches every reader (service shutdown). */
+  close(): void {
+    for (const r of [...this.#readers]) r.close();
+  }
+
+  #trimWindow(now: number): void {
+    let i = 0;
+    while (i < this.#window.length && now - this.#window[i].t >= RATE_WINDOW_MS) i++;
+    if (i > 0) this.#window.splice(0, i);
+  }
+}
+
+/** The streams of this service, by name. */
+export class StreamRegistry {
+  readonly #streams = new Map<string, Stream>();
+
+  /** Adds a stream; its name must be new. */
+  add(stream: Stream): Stream {
+    if (this.#streams.has(stream.name)) throw new Error(`stream ${stream.name} already exists`);
+    this.#streams.set(stream.name, stream);
+    return stream;
+  }
+
+  /** The stream with this name, if any. */
+  get(name: string): Stream | undefined {
+    return this.#streams.get(name);
+  }
+
+  /** Every stream, in the order added. */
+  all(): Stream[] {
+    return [...this.#streams.values()];
+  }
+}
