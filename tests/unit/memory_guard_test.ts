@@ -6,10 +6,17 @@ import { au, drain } from "../helpers/access_units.ts";
 const MB = 1024 * 1024;
 
 Deno.test("pressure level by share of the limit", () => {
-  const cases: [rssMb: number, level: string][] = [[0, "normal"], [69, "normal"], [70, "high"], [84, "high"], [
-    85,
-    "critical",
-  ], [200, "critical"]];
+  const cases: [rssMb: number, level: string][] = [
+    [0, "normal"],
+    [69, "normal"],
+    [70, "high"],
+    [84, "high"],
+    [
+      85,
+      "critical",
+    ],
+    [200, "critical"],
+  ];
   for (const [rssMb, level] of cases) assert.equal(pressureLevel(rssMb * MB, 100), level, `${rssMb} MB`);
 });
 

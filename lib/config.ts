@@ -1,0 +1,503 @@
+/**
+ * The service's configuration: the TOML schema with its defaults, validation that names every bad key,
+ * and the overrides that flags and the environment may apply. This is the only module that reads the
+ * config file or `Deno.env`; everything else receives a validated {@link Config}.
+ */
+import { parse, TomlError } from "smol-toml";
+import { LOG_LEVELS, type LogLevel } from "./log.ts";
+import type { Codec } from "./media/access_unit.ts";
+
+/** Where frames come from. */
+export const SOURCE_KINDS = ["test", "libcamera", "v4l2"] as const;
+/** One of {@link SOURCE_KINDS}. */
+export type SourceKind = typeof SOURCE_KINDS[number];
+
+/** Encoders a camera may ask for; `auto` is resolved against the installed GStreamer elements. */
+export const ENCODER_NAMES = ["auto", "x264", "openh264", "v4l2", "nvv4l2", "vp8"] as const;
+/** One of {@link ENCODER_NAMES}. */
+export type EncoderName = typeof ENCODER_NAMES[number];
+
+/** Picture rotations and mirrors (the names seed 000 used). */
+export const FLIP_METHODS = [
+  "none",
+  "vertical-flip",
+  "horizontal-flip",
+  "rotate-90",
+  "rotate-180",
+  "rotate-270",
+] as const;
+/** One of {@link FLIP_METHODS}. */
+export type FlipMethod = typeof FLIP_METHODS[number];
+
+/** The `pattern` nicks of GStreamer 1.22's videotestsrc, as listed by `gst-inspect-1.0 videotestsrc`. */
+export const TEST_PATTERNS = [
+  "smpte",
+  "snow",
+  "black",
+  "white",
+  "red",
+  "green",
+  "blue",
+  "checkers-1",
+  "checkers-2",
+  "checkers-4",
+  "checkers-8",
+  "circular",
+  "blink",
+  "smpte75",
+  "zone-plate",
+  "gamut",
+  "chroma-zone-plate",
+  "solid-color",
+  "ball",
+] as const;
+
+const CODECS: readonly Codec[] = ["h264", "vp8"];
+
+/** `[server]`: the HTTP listener and process-wide settings. */
+export interface ServerConfig {
+  /** Address to bind: an IP literal or a host name. */
+  listen: string;
+  /** TCP port; 0 lets the OS pick one. */
+  port: number;
+  /** Lowest log level printed. */
+  logLevel: LogLevel;
+  /** Extra ICE host candidate for a 1:1 NAT; empty when unset. */
+  publicIp: string;
+}
+
+/** `[limits]`: resource bounds. */
+export interface LimitsConfig {
+  /** RSS above which the memory guard starts shedding load. */
+  maxMemoryUsageMb: number;
+  /** Per-reader queue length, in access units. */
+  readerQueueFrames: number;
+}
+
+/** `[supervisor]`: when a camera pipeline counts as stalled and how fast it is restarted. */
+export interface SupervisorConfig {
+  /** No frame for this long means stalled. */
+  stallTimeoutMs: number;
+  /** First restart backoff. */
+  restartDelayMs: number;
+  /** Backoff cap. */
+  restartDelayMaxMs: number;
+}
+
+/** One `[[cameras]]` entry, with every default filled in. */
+export interface CameraConfig {
+  /** Stream path; safe in URLs and shared-memory names. */
+  name: string;
+  /** Where frames come from. */
+  source: SourceKind;
+  /** libcamera: camera name (empty = first camera); v4l2: device path; test: empty. */
+  device: string;
+  /** videotestsrc pattern, used when `source` is `test`. */
+  pattern: string;
+  /** Frame width in pixels, before any rotation. */
+  width: number;
+  /** Frame height in pixels, before any rotation. */
+  height: number;
+  /** Frames per second. */
+  fps: number;
+  /** Codec of the stream. */
+  codec: Codec;
+  /** Requested encoder. */
+  encoder: EncoderName;
+  /** Target bitrate in bits per second. */
+  bitrate: number;
+  /** Frames between keyframes. */
+  keyframeInterval: number;
+  /** Rotation or mirror applied before encoding. */
+  flipMethod: FlipMethod;
+  /** Let the source deliver its native size and scale it to width x height. */
+  scalingEnabled: boolean;
+}
+
+/** The whole validated configuration. */
+export interface Config {
+  /** `[server]` */
+  server: ServerConfig;
+  /** `[limits]` */
+  limits: LimitsConfig;
+  /** `[supervisor]` */
+  supervisor: SupervisorConfig;
+  /** `[[cameras]]`, in file order. */
+  cameras: CameraConfig[];
+}
+
+/** Everything wrong with a configuration, one line per problem: `<key path>: <value> — <reason>`. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+  /** The problem lines, in the order they were found. */
+  readonly problems: string[];
+
+  constructor(problems: string[]) {
+    super(problems.join("\n"));
+    this.problems = problems;
+  }
+}
+
+/** Values that flags set; both optional. */
+export interface Overrides {
+  /** `--listen`: "host:port", "host", ":port" or "[ipv6]:port". */
+  listen?: string;
+  /** `--log-level`. */
+  logLevel?: string;
+}
+
+/** Parses and validates TOML text; throws {@link ConfigError} listing every problem. */
+export function parseConfig(text: string): Config {
+  let raw: unknown;
+  try {
+    raw = parse(text);
+  } catch (err) {
+    if (!(err instanceof TomlError)) throw err;
+    // smol-toml's message carries a multi-line code excerpt; one line with the position is enough.
+    const reason = err.message.split("\n")[0].replace(/^Invalid TOML document: /, "");
+    throw new ConfigError([`line ${err.line}, column ${err.column}: invalid TOML — ${reason}`]);
+  }
+  return validateConfig(raw);
+}
+
+/** Checks an already parsed document against the schema and fills defaults; throws {@link ConfigError}. */
+export function validateConfig(raw: unknown): Config {
+  const problems: string[] = [];
+  if (!isTable(raw)) throw new ConfigError([problem("config", raw, "must be a table")]);
+  const root = new TableReader(raw, "", problems);
+  const config: Config = {
+    server: readServer(root.table("server")),
+    limits: readLimits(root.table("limits")),
+    supervisor: readSupervisor(root.table("supervisor")),
+    cameras: readCameras(root.tableArray("cameras")),
+  };
+  root.rejectUnknown();
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+/**
+ * Applies flag and environment overrides with precedence flag > env > file. Reads `EDGECAM_LISTEN`
+ * (same syntax as `--listen`) and `PI_IP` (public IP) from `env`; an empty variable counts as unset.
+ * Throws {@link ConfigError} naming the flag or variable when a value is bad.
+ */
+export function applyOverrides(
+  config: Config,
+  overrides: Overrides,
+  env: Record<string, string | undefined>,
+): Config {
+  const problems: string[] = [];
+  const server = { ...config.server };
+  const listenSettings: [string, string | undefined][] = [
+    ["EDGECAM_LISTEN", env.EDGECAM_LISTEN || undefined],
+    ["--listen", overrides.listen],
+  ];
+  for (const [name, text] of listenSettings) {
+    if (text === undefined) continue;
+    const parsed = parseListen(text);
+    if (typeof parsed === "string") {
+      problems.push(problem(name, text, parsed));
+      continue;
+    }
+    server.listen = parsed.host ?? server.listen;
+    server.port = parsed.port ?? server.port;
+  }
+  if (env.PI_IP) {
+    if (isIpLiteral(env.PI_IP)) server.publicIp = env.PI_IP;
+    else problems.push(problem("PI_IP", env.PI_IP, IP_REASON));
+  }
+  if (overrides.logLevel !== undefined) {
+    const level = LOG_LEVELS.find((l) => l === overrides.logLevel);
+    const reason = `must be one of: ${LOG_LEVELS.join(", ")}`;
+    if (level) server.logLevel = level;
+    else problems.push(problem("--log-level", overrides.logLevel, reason));
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { ...config, server };
+}
+
+/** Reads and validates the config file, then applies flag and environment overrides. */
+export async function loadConfig(path: string, overrides: Overrides): Promise<Config> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (err) {
+    if (!(err instanceof Error) || err instanceof Deno.errors.NotCapable) throw err;
+    // Deno appends ": readfile '<path>'"; the path is already at the front of the line.
+    throw new ConfigError([`${path}: cannot read — ${err.message.replace(/: \w+ '.*'$/, "")}`]);
+  }
+  // Only the variables we use, so a run with --allow-env=EDGECAM_LISTEN,PI_IP is enough.
+  const env = { EDGECAM_LISTEN: Deno.env.get("EDGECAM_LISTEN"), PI_IP: Deno.env.get("PI_IP") };
+  return applyOverrides(parseConfig(text), overrides, env);
+}
+
+// ---- sections ----
+
+function readServer(r: TableReader): ServerConfig {
+  const server: ServerConfig = {
+    listen: r.string("listen", "0.0.0.0", (v) => isHost(v) ? undefined : HOST_REASON),
+    port: r.integer("port", 8080, 0, 65535),
+    logLevel: r.oneOf("log_level", "info", LOG_LEVELS),
+    publicIp: r.string("public_ip", "", (v) => v === "" || isIpLiteral(v) ? undefined : IP_REASON),
+  };
+  r.rejectUnknown();
+  return server;
+}
+
+function readLimits(r: TableReader): LimitsConfig {
+  const limits: LimitsConfig = {
+    maxMemoryUsageMb: r.integer("max_memory_usage_mb", 512, 32, 65536),
+    readerQueueFrames: r.integer("reader_queue_frames", 90, 2, 10000),
+  };
+  r.rejectUnknown();
+  return limits;
+}
+
+function readSupervisor(r: TableReader): SupervisorConfig {
+  const stallTimeoutMs = r.integer("stall_timeout_ms", 5000, 500, 600000);
+  const restartDelayMs = r.integer("restart_delay_ms", 500, 50, 600000);
+  // A cap below the first delay would make the backoff shrink; the cap's range starts at the delay.
+  const restartDelayMaxMs = r.integer("restart_delay_max_ms", 30000, restartDelayMs, 600000);
+  r.rejectUnknown();
+  return { stallTimeoutMs, restartDelayMs, restartDelayMaxMs };
+}
+
+function readCameras(readers: TableReader[]): CameraConfig[] {
+  const firstPathByName = new Map<string, string>();
+  return readers.map((r) => {
+    const camera = readCamera(r);
+    if (r.failed("name")) return camera;
+    const first = firstPathByName.get(camera.name);
+    if (first === undefined) firstPathByName.set(camera.name, r.path);
+    else r.report("name", camera.name, `duplicate camera name (also ${first})`);
+    return camera;
+  });
+}
+
+function readCamera(r: TableReader): CameraConfig {
+  const name = r.required("name", (v) => NAME.test(v) ? undefined : NAME_REASON);
+  const source = r.oneOf("source", "test", SOURCE_KINDS);
+  const device = r.failed("source") ? r.string("device", "") : readDevice(r, source);
+  const codec = r.oneOf("codec", "h264", CODECS);
+  const encoder = r.oneOf("encoder", "auto", ENCODER_NAMES);
+  if (!r.failed("codec") && !r.failed("encoder") && !encoderFits(codec, encoder)) {
+    const allowed = ENCODER_NAMES.filter((e) => encoderFits(codec, e)).join(", ");
+    r.report("encoder", encoder, `does not fit codec "${codec}" (use one of: ${allowed})`);
+  }
+  const camera: CameraConfig = {
+    name,
+    source,
+    device,
+    pattern: r.oneOf("pattern", "smpte", TEST_PATTERNS),
+    width: r.integer("width", 640, 16, 4096, { even: true }),
+    height: r.integer("height", 480, 16, 4096, { even: true }),
+    fps: r.integer("fps", 30, 1, 120),
+    codec,
+    encoder,
+    bitrate: r.integer("bitrate", 2_000_000, 50_000, 50_000_000),
+    keyframeInterval: r.integer("keyframe_interval", 30, 1, 1000),
+    flipMethod: r.oneOf("flip_method", "none", FLIP_METHODS),
+    scalingEnabled: r.boolean("scaling_enabled", false),
+  };
+  r.rejectUnknown();
+  return camera;
+}
+
+/**
+ * The device string ends up inside a gst-launch description, which gst-launch re-parses as a whole:
+ * a space, '!', quote or '=' in it would add elements or properties, so only plain path characters pass.
+ */
+function readDevice(r: TableReader, source: SourceKind): string {
+  switch (source) {
+    case "test":
+      return r.string("device", "", (v) => v === "" ? undefined : `must be empty for source "test"`);
+    case "libcamera":
+      return r.string("device", "", (v) => LIBCAMERA_NAME.test(v) ? undefined : LIBCAMERA_REASON);
+    case "v4l2":
+      return r.string("device", "", (v) => isDevicePath(v) ? undefined : DEVICE_REASON) || "/dev/video0";
+  }
+}
+
+function encoderFits(codec: Codec, encoder: EncoderName): boolean {
+  return encoder === "auto" || (codec === "vp8") === (encoder === "vp8");
+}
+
+// ---- value rules ----
+
+const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+const NAME_REASON = "must be 1-63 of a-z, 0-9, '_' and '-', starting with a letter or digit (used in URLs)";
+const LIBCAMERA_NAME = /^[A-Za-z0-9_/@.:+-]*$/;
+const LIBCAMERA_REASON = "must contain only A-Z a-z 0-9 _ / @ . : + - (a libcamera camera name or empty)";
+const DEVICE_PATH = /^\/dev\/[A-Za-z0-9_\-./:]+$/;
+const DEVICE_REASON = "must be a device path like /dev/video0 (A-Z a-z 0-9 _ - . / : only, no '..')";
+const IP_REASON = "must be an IPv4 or IPv6 address";
+const HOST_REASON = "must be an IP address or a host name";
+
+function isDevicePath(v: string): boolean {
+  return v === "" || (DEVICE_PATH.test(v) && !v.split("/").includes(".."));
+}
+
+const IPV4_PART = "(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
+const IPV4 = new RegExp(`^${IPV4_PART}(\\.${IPV4_PART}){3}$`);
+const HOST_LABEL = "[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
+const HOSTNAME = new RegExp(`^${HOST_LABEL}(\\.${HOST_LABEL})*$`);
+
+function isIpv6(v: string): boolean {
+  // The URL parser knows every IPv6 spelling; the character check keeps it from seeing anything else.
+  if (!/^[0-9A-Fa-f:.]+$/.test(v) || !v.includes(":")) return false;
+  return URL.canParse(`http://[${v}]/`);
+}
+
+function isIpLiteral(v: string): boolean {
+  return IPV4.test(v) || isIpv6(v);
+}
+
+function isHost(v: string): boolean {
+  // All-digit names are IPv4 attempts: "999.1.1.1" must not pass as a host name.
+  return isIpLiteral(v) || (HOSTNAME.test(v) && v.length <= 253 && !/^[\d.]+$/.test(v));
+}
+
+/** Splits a `--listen` value; returns a reason when it does not parse. */
+function parseListen(text: string): { host?: string; port?: number } | string {
+  const reason = `must be "host:port", "host", ":port" or "[ipv6]:port"`;
+  let host: string | undefined;
+  let port: string | undefined;
+  const bracketed = /^\[([^\]]*)\](?::(.*))?$/.exec(text);
+  if (bracketed) {
+    [host, port] = [bracketed[1], bracketed[2]];
+    if (!isIpv6(host)) return `${reason}; "${host}" is not an IPv6 address`;
+  } else if (isIpv6(text)) {
+    host = text;
+  } else {
+    const parts = text.split(":");
+    if (parts.length > 2) return reason;
+    [host, port] = [parts[0] || undefined, parts[1]];
+    if (host !== undefined && !isHost(host)) return `${reason}; "${host}" is not an IP address or host name`;
+  }
+  if (port === undefined) return host === undefined ? reason : { host };
+  if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) return `port must be an integer from 0 to 65535`;
+  return { host, port: Number(port) };
+}
+
+// ---- reading tables ----
+
+type Table = Record<string, unknown>;
+
+function isTable(v: unknown): v is Table {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
+  // smol-toml builds tables without a prototype; TomlDate and other objects have one.
+  const proto = Object.getPrototypeOf(v);
+  return proto === null || proto === Object.prototype;
+}
+
+function problem(path: string, value: unknown, reason: string): string {
+  const json = JSON.stringify(value) ?? String(value);
+  // A whole table as the value would make an unreadable line.
+  const shown = json.length > 80 ? `${json.slice(0, 77)}...` : json;
+  return `${path}: ${shown} — ${reason}`;
+}
+
+/**
+ * Reads typed keys out of one TOML table. Each bad key adds a problem line and yields the default, so
+ * every problem in the file is found in one pass; keys no read asked for are reported as unknown.
+ */
+class TableReader {
+  readonly #seen = new Set<string>();
+  readonly #failed = new Set<string>();
+
+  constructor(
+    private readonly values: Table,
+    /** Key path of this table, e.g. `cameras[1]`. */
+    readonly path: string,
+    private readonly problems: string[],
+  ) {}
+
+  /** Adds a problem for `key`. */
+  report(key: string, value: unknown, reason: string): void {
+    this.#failed.add(key);
+    this.problems.push(problem(this.#at(key), value, reason));
+  }
+
+  /** Whether `key` was reported bad, so cross-checks skip it instead of piling up. */
+  failed(key: string): boolean {
+    return this.#failed.has(key);
+  }
+
+  integer(key: string, fallback: number, min: number, max: number, { even = false } = {}): number {
+    const range = `must be ${even ? "an even" : "an"} integer from ${min} to ${max}`;
+    return this.#read(key, fallback, (v) => {
+      if (typeof v !== "number" || !Number.isInteger(v)) return even ? range : "must be an integer";
+      if (v < min || v > max || (even && v % 2 !== 0)) return range;
+    });
+  }
+
+  string(key: string, fallback: string, check: (v: string) => string | undefined = () => undefined): string {
+    return this.#read(key, fallback, (v) => typeof v === "string" ? check(v) : "must be a string");
+  }
+
+  /** A string that must be present. */
+  required(key: string, check: (v: string) => string | undefined): string {
+    if (this.values[key] === undefined) {
+      this.#seen.add(key);
+      this.#failed.add(key);
+      this.problems.push(`${this.#at(key)}: (missing) — required`);
+      return "";
+    }
+    return this.string(key, "", check);
+  }
+
+  oneOf<T extends string>(key: string, fallback: T, allowed: readonly T[]): T {
+    return this.#read(
+      key,
+      fallback,
+      (v) => allowed.includes(v as T) ? undefined : `must be one of: ${allowed.join(", ")}`,
+    );
+  }
+
+  boolean(key: string, fallback: boolean): boolean {
+    return this.#read(key, fallback, (v) => typeof v === "boolean" ? undefined : "must be true or false");
+  }
+
+  /** A sub-table; a missing one reads as empty so its defaults apply. */
+  table(key: string): TableReader {
+    const value = this.#read<unknown>(key, {}, (v) => isTable(v) ? undefined : "must be a table");
+    return new TableReader(isTable(value) ? value : {}, this.#at(key), this.problems);
+  }
+
+  /** An array of tables (`[[key]]`); a missing one reads as empty. */
+  tableArray(key: string): TableReader[] {
+    const value = this.#read<unknown[]>(
+      key,
+      [],
+      (v) => Array.isArray(v) ? undefined : `must be an array of tables ([[${key}]])`,
+    );
+    const readers: TableReader[] = [];
+    value.forEach((item, i) => {
+      const path = `${this.#at(key)}[${i}]`;
+      if (isTable(item)) readers.push(new TableReader(item, path, this.problems));
+      else this.problems.push(problem(path, item, "must be a table"));
+    });
+    return readers;
+  }
+
+  /** Reports every key of this table that no read asked for. */
+  rejectUnknown(): void {
+    for (const [key, value] of Object.entries(this.values)) {
+      if (!this.#seen.has(key)) this.report(key, value, "unknown key");
+    }
+  }
+
+  #read<T>(key: string, fallback: T, check: (v: unknown) => string | undefined): T {
+    this.#seen.add(key);
+    const value = this.values[key];
+    if (value === undefined) return fallback;
+    const reason = check(value);
+    if (reason === undefined) return value as T;
+    this.report(key, value, reason);
+    return fallback;
+  }
+
+  #at(key: string): string {
+    return this.path === "" ? key : `${this.path}.${key}`;
+  }
+}

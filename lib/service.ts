@@ -1,0 +1,75 @@
+import { createApp } from "../routes/app.ts";
+import type { Config } from "./config.ts";
+import { logger } from "./log.ts";
+import { MemoryGuard } from "./memory_guard.ts";
+import { listElements, resolveEncoder } from "./sources/encoders.ts";
+import { CameraSource } from "./sources/supervisor.ts";
+import { Stream, StreamRegistry } from "./stream.ts";
+
+const log = logger("service");
+
+/** A running edgecam: its streams, camera processes and HTTP server. */
+export interface Service {
+  /** The streams, by name. */
+  streams: StreamRegistry;
+  /** Camera supervisors, by camera name. */
+  cameras: Map<string, CameraSource>;
+  /** The address the server listens on (the real port when the config asked for 0). */
+  addr: Deno.NetAddr;
+  /** Stops the cameras and the server; resolves when everything is down. */
+  stop(): Promise<void>;
+}
+
+/** Starts every camera and the HTTP server from a validated config. */
+export async function startService(config: Config): Promise<Service> {
+  const streams = new StreamRegistry();
+  const cameras = new Map<string, CameraSource>();
+  // One gst-inspect run answers "which encoders does this machine have" for every camera.
+  const elements = await listElements().catch((err: Error) => {
+    log.error(`cannot list GStreamer elements (${err.message}): install gstreamer1.0-tools`);
+    return new Set<string>();
+  });
+  for (const camera of config.cameras) {
+    const stream = streams.add(new Stream(camera.name, camera.codec, config.limits.readerQueueFrames));
+    const resolution = resolveEncoder(camera, elements);
+    const source = new CameraSource(camera, resolution, stream, config.supervisor);
+    cameras.set(camera.name, source);
+    source.start();
+  }
+  const memory = new MemoryGuard(streams, config.limits.maxMemoryUsageMb);
+  memory.start();
+
+  const app = createApp({ streams, memory, startedAtMs: Date.now() });
+  const server = Deno.serve({
+    hostname: config.server.listen,
+    port: config.server.port,
+    onListen: () => {},
+  }, app.fetch);
+
+  return {
+    streams,
+    cameras,
+    addr: server.addr,
+    async stop() {
+      memory.stop();
+      await Promise.all([...cameras.values()].map((c) => c.stop()));
+      for (const stream of streams.all()) stream.close();
+      await server.shutdown();
+    },
+  };
+}
+
+/** The URLs a person can open: the LAN addresses when listening on every interface. */
+export function viewerUrls(addr: Deno.NetAddr, publicIp: string): string[] {
+  const hosts: string[] = [];
+  if (publicIp) hosts.push(publicIp);
+  if (addr.hostname === "0.0.0.0" || addr.hostname === "::") {
+    for (const iface of Deno.networkInterfaces()) {
+      if (iface.family === "IPv4" && !iface.address.startsWith("127.")) hosts.push(iface.address);
+    }
+    hosts.push("localhost");
+  } else {
+    hosts.push(addr.hostname);
+  }
+  return [...new Set(hosts)].map((h) => `http://${h.includes(":") ? `[${h}]` : h}:${addr.port}/`);
+}

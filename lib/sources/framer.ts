@@ -1,0 +1,89 @@
+import type { Codec } from "../media/access_unit.ts";
+import { H264Assembler } from "../media/h264.ts";
+import { parseVp8Frame } from "../media/vp8.ts";
+import { WebmDemuxer } from "../media/webm.ts";
+import type { VideoFormat } from "../stream.ts";
+
+/** Linux's default pipe capacity: a read this long may have cut a write in two. */
+export const PIPE_CAPACITY = 65536;
+
+/** A frame cut out of a pipeline's stdout. */
+export interface FramedUnit {
+  data: Uint8Array;
+  keyframe: boolean;
+}
+
+/** Turns one pipeline's stdout bytes into frames, whatever the read boundaries. */
+export interface Framer {
+  /** Frames completed by this chunk. */
+  push(chunk: Uint8Array): FramedUnit[];
+  /** The pending frame, when the caller knows the writer finished a write. */
+  flush(): FramedUnit[];
+  /** Picture format seen so far. */
+  format(): VideoFormat | null;
+  /** Bytes the parser could not use, as a count of incidents. */
+  errors(): number;
+}
+
+/** The framer for a codec's pipe format: Annex-B for H.264, streamable WebM for VP8. */
+export function createFramer(codec: Codec): Framer {
+  return codec === "h264" ? h264Framer() : vp8Framer();
+}
+
+function h264Framer(): Framer {
+  const assembler = new H264Assembler();
+  return {
+    push: (chunk) => assembler.push(chunk),
+    flush: () => {
+      const au = assembler.flush();
+      return au ? [au] : [];
+    },
+    format: () => {
+      const sps = assembler.sps;
+      return sps ? { width: sps.width, height: sps.height, profileLevelId: sps.profileLevelId } : null;
+    },
+    errors: () => assembler.errors,
+  };
+}
+
+function vp8Framer(): Framer {
+  const demuxer = new WebmDemuxer();
+  let format: VideoFormat | null = null;
+  return {
+    push: (chunk) =>
+      demuxer.push(chunk).map((frame) => {
+        if (frame.keyframe) {
+          const info = parseVp8Frame(frame.data);
+          if (info?.width && info.height) format = { width: info.width, height: info.height };
+        }
+        return { data: frame.data, keyframe: frame.keyframe };
+      }),
+    // WebM blocks carry their own length, so every frame is complete as soon as it is read.
+    flush: () => [],
+    format: () => format,
+    errors: () => demuxer.errors,
+  };
+}
+
+/** Frames completed by one read, with the wall-clock time (ms, sub-millisecond) that read returned. */
+export interface FrameBatch {
+  units: FramedUnit[];
+  readAtMs: number;
+}
+
+/**
+ * Reads a pipeline's stdout into batches of frames, one batch per read that completed any.
+ * gst-launch writes each access unit with one write(); a read shorter than the pipe's capacity
+ * means that write is complete, so the last frame goes out now instead of one frame later.
+ */
+export async function* framesFromPipe(
+  stdout: ReadableStream<Uint8Array>,
+  framer: Framer,
+): AsyncGenerator<FrameBatch> {
+  for await (const chunk of stdout) {
+    const readAtMs = performance.timeOrigin + performance.now();
+    const units = framer.push(chunk);
+    if (chunk.length < PIPE_CAPACITY) units.push(...framer.flush());
+    if (units.length > 0) yield { units, readAtMs };
+  }
+}

@@ -1,0 +1,187 @@
+import type { CameraConfig, SupervisorConfig } from "../config.ts";
+import { logger, RateLimitedLog } from "../log.ts";
+import type { Stream } from "../stream.ts";
+import { createFramer, framesFromPipe } from "./framer.ts";
+import type { Resolution } from "./encoders.ts";
+import { buildPipeline } from "./gstreamer.ts";
+
+/** The program every camera runs in. */
+export const GST_LAUNCH = "gst-launch-1.0";
+
+/** Frames must flow this long before a run counts as healthy and the backoff starts over. */
+const STABLE_RUN_MS = 5000;
+/** Grace between SIGTERM and SIGKILL when stopping a pipeline. */
+const KILL_GRACE_MS = 1500;
+
+/** The delay before restart attempt `attempt` (1-based): doubling from `initialMs`, capped. */
+export function backoffDelay(attempt: number, initialMs: number, maxMs: number): number {
+  return Math.min(maxMs, initialMs * 2 ** Math.max(0, attempt - 1));
+}
+
+/**
+ * Runs one camera's GStreamer process and keeps it running: reads its stdout into access units for
+ * the stream, sends its stderr to the log, and restarts it with exponential backoff when it exits
+ * or stalls. The stream and its readers outlive every restart.
+ */
+export class CameraSource {
+  readonly #log;
+  readonly #stderrLog;
+  #child: Deno.ChildProcess | null = null;
+  #stopping = false;
+  #wake: (() => void) | null = null;
+  #loop: Promise<void> | null = null;
+
+  constructor(
+    private readonly camera: CameraConfig,
+    private readonly resolution: Resolution,
+    private readonly stream: Stream,
+    private readonly config: SupervisorConfig,
+  ) {
+    this.#log = logger(`camera ${camera.name}`);
+    this.#stderrLog = new RateLimitedLog((line) => this.#log.warn(`gst: ${line}`));
+  }
+
+  /** Starts the supervision loop; returns at once. */
+  start(): void {
+    if ("error" in this.resolution) {
+      this.stream.source = { ...this.stream.source, state: "failed", lastError: this.resolution.error };
+      this.#log.error(this.resolution.error);
+      return;
+    }
+    const args = buildPipeline(this.camera, this.resolution.encoder);
+    this.#log.info(`pipeline: ${GST_LAUNCH} ${args.join(" ")}`);
+    this.#loop = this.#supervise(args);
+  }
+
+  /** Stops the pipeline (SIGTERM, then SIGKILL) and the loop. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    this.#wake?.();
+    this.#terminate();
+    await this.#loop;
+    this.stream.source = { ...this.stream.source, state: "stopped", attempt: 0 };
+  }
+
+  async #supervise(args: string[]): Promise<void> {
+    let attempt = 0;
+    while (!this.#stopping) {
+      const source = this.stream.source;
+      this.stream.source = { ...source, state: attempt === 0 ? "starting" : "restarting", attempt };
+      const outcome = await this.#runOnce(args);
+      if (this.#stopping) return;
+      attempt = outcome.stable ? 1 : attempt + 1;
+      const delay = backoffDelay(attempt, this.config.restartDelayMs, this.config.restartDelayMaxMs);
+      this.stream.source = {
+        state: "restarting",
+        attempt,
+        restarts: this.stream.source.restarts + 1,
+        lastError: outcome.error,
+        pid: null,
+      };
+      this.#log.warn(`${outcome.error}; restart ${attempt} in ${delay} ms`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        this.#wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#wake = null;
+    }
+  }
+
+  /** One run of the pipeline, until it exits or stalls. */
+  async #runOnce(args: string[]): Promise<{ error: string; stable: boolean }> {
+    let child: Deno.ChildProcess;
+    try {
+      child = new Deno.Command(GST_LAUNCH, { args, stdin: "null", stdout: "piped", stderr: "piped" }).spawn();
+    } catch (err) {
+      const reason = err instanceof Deno.errors.NotFound
+        ? `${GST_LAUNCH} not found: install gstreamer1.0-tools`
+        : `cannot start ${GST_LAUNCH}: ${(err as Error).message}`;
+      return { error: reason, stable: false };
+    }
+    this.#child = child;
+    this.stream.source = { ...this.stream.source, pid: child.pid };
+    const startedAt = Date.now();
+    let lastFrameAt = startedAt;
+    let firstFrameAt: number | null = null;
+    let stalled = false;
+    let lastStderr = "";
+
+    const stderrDone = this.#pumpStderr(child.stderr, (line) => (lastStderr = line));
+    const watchdog = setInterval(() => {
+      if (Date.now() - lastFrameAt > this.config.stallTimeoutMs) {
+        stalled = true;
+        this.#kill(child, "SIGKILL");
+      }
+    }, Math.min(1000, this.config.stallTimeoutMs / 4));
+
+    const framer = createFramer(this.camera.codec);
+    try {
+      for await (const { units, readAtMs } of framesFromPipe(child.stdout, framer)) {
+        const now = Date.now();
+        lastFrameAt = now;
+        if (firstFrameAt === null) {
+          firstFrameAt = now;
+          this.stream.source = { ...this.stream.source, state: "running", attempt: 0 };
+          this.#log.info(`running (pid ${child.pid})`);
+        }
+        const format = framer.format();
+        if (format) this.stream.setFormat(format);
+        // The read time stands in for capture time: the encoder adds only a few ms (FACTS.md), and
+        // the sub-millisecond value lets in-process readers and benchmarks time delivery exactly.
+        const pts90k = Math.round((readAtMs - performance.timeOrigin) * 90);
+        for (const unit of units) {
+          this.stream.publish({ codec: this.camera.codec, ...unit, pts90k, captureMs: readAtMs });
+        }
+      }
+    } catch (err) {
+      this.#log.debug(`stdout ended: ${(err as Error).message}`);
+    } finally {
+      clearInterval(watchdog);
+    }
+    const status = await child.status;
+    await stderrDone;
+    this.#child = null;
+    this.stream.source = { ...this.stream.source, pid: null };
+    const stable = firstFrameAt !== null && lastFrameAt - firstFrameAt >= STABLE_RUN_MS;
+    if (stalled) return { error: `stalled: no frame for ${this.config.stallTimeoutMs} ms`, stable };
+    const how = status.signal ? `killed by ${status.signal}` : `exited with code ${status.code}`;
+    return { error: `${GST_LAUNCH} ${how}${lastStderr ? `: ${lastStderr}` : ""}`, stable };
+  }
+
+  async #pumpStderr(stderr: ReadableStream<Uint8Array>, remember: (line: string) => void): Promise<void> {
+    let rest = "";
+    try {
+      for await (const text of stderr.pipeThrough(new TextDecoderStream())) {
+        const lines = (rest + text).split("\n");
+        rest = lines.pop() ?? "";
+        for (const line of lines) {
+          const trimmed = line.trim();
+          if (!trimmed) continue;
+          remember(trimmed);
+          this.#stderrLog.write(trimmed);
+        }
+      }
+    } catch {
+      // The pipe closes when the process dies; nothing is lost that matters.
+    }
+  }
+
+  #terminate(): void {
+    const child = this.#child;
+    if (!child) return;
+    this.#kill(child, "SIGTERM");
+    const timer = setTimeout(() => this.#kill(child, "SIGKILL"), KILL_GRACE_MS);
+    child.status.finally(() => clearTimeout(timer));
+  }
+
+  #kill(child: Deno.ChildProcess, signal: Deno.Signal): void {
+    try {
+      child.kill(signal);
+    } catch {
+      // Already gone.
+    }
+  }
+}

@@ -1,0 +1,88 @@
+import type { MemoryStatus } from "./memory_guard.ts";
+import type { SourceState, Stream } from "./stream.ts";
+import { VERSION } from "./version.ts";
+
+/** One stream as the status API shows it (snake_case, like the seed projects' JSON). */
+export interface StreamSummary {
+  name: string;
+  state: SourceState;
+  codec: string;
+  width: number | null;
+  height: number | null;
+  profile_level_id: string | null;
+  fps: number;
+  bitrate: number;
+  frames: number;
+  keyframes: number;
+  readers: number;
+  drops: number;
+  restarts: number;
+  attempt: number;
+  last_error: string | null;
+  last_frame_ms: number | null;
+  pid: number | null;
+}
+
+/** Summarizes a stream for the API. */
+export function summarizeStream(stream: Stream, now = Date.now()): StreamSummary {
+  const stats = stream.stats(now);
+  const format = stream.format;
+  return {
+    name: stream.name,
+    state: stream.source.state,
+    codec: stream.codec,
+    width: format?.width ?? null,
+    height: format?.height ?? null,
+    profile_level_id: format?.profileLevelId ?? null,
+    fps: stats.fps,
+    bitrate: stats.bitrate,
+    frames: stats.frames,
+    keyframes: stats.keyframes,
+    readers: stats.readers,
+    drops: stats.drops,
+    restarts: stream.source.restarts,
+    attempt: stream.source.attempt,
+    last_error: stream.source.lastError,
+    last_frame_ms: stats.lastFrameMs,
+    pid: stream.source.pid,
+  };
+}
+
+/** The whole service as `GET /status` shows it. */
+export interface ServiceStatus {
+  version: string;
+  uptime_s: number;
+  memory: { rss_mb: number; heap_used_mb: number; limit_mb: number; pressure: string; cuts: number };
+  streams: StreamSummary[];
+}
+
+/** Builds the `GET /status` body. */
+export function serviceStatus(
+  streams: Stream[],
+  memory: MemoryStatus,
+  startedAtMs: number,
+  now = Date.now(),
+): ServiceStatus {
+  const usage = Deno.memoryUsage();
+  return {
+    version: VERSION,
+    uptime_s: Math.round((now - startedAtMs) / 1000),
+    memory: {
+      rss_mb: Math.round(usage.rss / 1048576),
+      heap_used_mb: Math.round(usage.heapUsed / 1048576),
+      limit_mb: memory.limitMb,
+      pressure: memory.level,
+      cuts: memory.cuts,
+    },
+    streams: streams.map((s) => summarizeStream(s, now)),
+  };
+}
+
+/** `GET /health`: healthy when every stream's source runs. */
+export function healthOf(
+  streams: Stream[],
+): { healthy: boolean; body: { status: string; streams: Record<string, SourceState> } } {
+  const states = Object.fromEntries(streams.map((s) => [s.name, s.source.state]));
+  const healthy = streams.every((s) => s.source.state === "running");
+  return { healthy, body: { status: healthy ? "ok" : "unhealthy", streams: states } };
+}

@@ -1,0 +1,4 @@
+import manifest from "../deno.json" with { type: "json" };
+
+/** This build's version, from deno.json. */
+export const VERSION: string = manifest.version;

@@ -1,0 +1,74 @@
+import { parseArgs } from "node:util";
+import { ConfigError, loadConfig } from "./lib/config.ts";
+import { logger, setLogLevel } from "./lib/log.ts";
+import { startService, viewerUrls } from "./lib/service.ts";
+import { VERSION } from "./lib/version.ts";
+
+const USAGE = `edgecam ${VERSION}: camera streaming service
+
+Usage: deno task start [--config config.toml] [--listen host:port] [--log-level debug|info|warn|error]
+
+Environment: EDGECAM_LISTEN (as --listen), PI_IP (public IP announced to WebRTC peers).`;
+
+/** Longest a graceful stop may take before the process exits anyway. */
+const STOP_DEADLINE_MS = 4500;
+
+async function main(): Promise<number> {
+  let flags;
+  try {
+    flags = parseArgs({
+      args: Deno.args,
+      options: {
+        config: { type: "string", default: "config.toml" },
+        listen: { type: "string" },
+        "log-level": { type: "string" },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean" },
+      },
+    }).values;
+  } catch (err) {
+    console.error(`edgecam: ${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (flags.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (flags.version) {
+    console.log(VERSION);
+    return 0;
+  }
+
+  let config;
+  try {
+    config = await loadConfig(flags.config, { listen: flags.listen, logLevel: flags["log-level"] });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(`edgecam: invalid configuration (${flags.config}):`);
+    for (const problem of err.problems) console.error(`  ${problem}`);
+    return 2;
+  }
+  setLogLevel(config.server.logLevel);
+  const log = logger("main");
+
+  const service = await startService(config);
+  log.info(`edgecam ${VERSION} listening on ${service.addr.hostname}:${service.addr.port}`);
+  for (const url of viewerUrls(service.addr, config.server.publicIp)) console.log(`viewer: ${url}`);
+
+  const stopped = Promise.withResolvers<void>();
+  const onSignal = (signal: Deno.Signal) => () => {
+    log.info(`${signal}: stopping`);
+    setTimeout(() => {
+      log.error("stop took too long; exiting anyway");
+      Deno.exit(1);
+    }, STOP_DEADLINE_MS);
+    service.stop().then(() => stopped.resolve());
+  };
+  Deno.addSignalListener("SIGINT", onSignal("SIGINT"));
+  Deno.addSignalListener("SIGTERM", onSignal("SIGTERM"));
+  await stopped.promise;
+  log.info("stopped");
+  return 0;
+}
+
+Deno.exit(await main());

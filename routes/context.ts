@@ -1,0 +1,17 @@
+import type { MemoryGuard } from "../lib/memory_guard.ts";
+import { NotFoundError } from "../lib/errors.ts";
+import type { Stream, StreamRegistry } from "../lib/stream.ts";
+
+/** What the handlers need from the running service. */
+export interface ServiceContext {
+  streams: StreamRegistry;
+  memory: MemoryGuard;
+  startedAtMs: number;
+}
+
+/** The stream with this name, or a NotFoundError that names it. */
+export function requireStream(ctx: ServiceContext, name: string): Stream {
+  const stream = ctx.streams.get(name);
+  if (!stream) throw new NotFoundError(`no stream named "${name}"`);
+  return stream;
+}

@@ -1,0 +1,24 @@
+import { BadRequestError, NotFoundError, UnavailableError, UnsupportedError } from "../lib/errors.ts";
+import { logger } from "../lib/log.ts";
+
+const log = logger("http");
+
+/** The one place a domain error becomes an HTTP status, with a one-line text body. */
+export function errorResponse(err: unknown): Response {
+  const message = err instanceof Error ? err.message.split("\n")[0] : String(err);
+  if (err instanceof NotFoundError) return text(404, message);
+  if (err instanceof BadRequestError) return text(400, message);
+  if (err instanceof UnsupportedError) return text(422, message);
+  if (err instanceof UnavailableError) {
+    return text(503, message, { "Retry-After": String(err.retryAfterSeconds) });
+  }
+  log.error(`unhandled: ${err instanceof Error ? err.stack : message}`);
+  return text(500, "internal error");
+}
+
+function text(status: number, body: string, headers: Record<string, string> = {}): Response {
+  return new Response(body + "\n", {
+    status,
+    headers: { "Content-Type": "text/plain; charset=utf-8", ...headers },
+  });
+}

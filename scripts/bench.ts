@@ -1,0 +1,146 @@
+// `deno task bench`: edgecam's performance figures. Ratios and medians within one run; the machines
+// are shared and noisy, so no figure here is a pass/fail threshold. Results go to BENCHMARKS.md.
+import { parseConfig } from "../lib/config.ts";
+import { AnnexBSplitter, H264Assembler } from "../lib/media/h264.ts";
+import { startService } from "../lib/service.ts";
+import { buildPipeline } from "../lib/sources/gstreamer.ts";
+import { GST_LAUNCH } from "../lib/sources/supervisor.ts";
+import { setLogLevel } from "../lib/log.ts";
+
+const OUT = new URL("../test-output/", import.meta.url);
+const RECORDING = new URL("bench-1080p.h264", OUT);
+const RECORD_SECONDS = 10;
+const RUNS = 7;
+const WARM_UP_MS = 2000;
+
+/** Percentile of a sorted list (nearest rank). */
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p / 100 * sorted.length) - 1))];
+}
+
+function median(values: number[]): number {
+  return percentile([...values].sort((a, b) => a - b), 50);
+}
+
+/** Records RECORD_SECONDS of a 1080p30 camera exactly as edgecam's x264 pipeline writes it. */
+async function recordStream(): Promise<Uint8Array> {
+  try {
+    return await Deno.readFile(RECORDING);
+  } catch {
+    // Not recorded yet.
+  }
+  const [camera] = parseConfig(`
+[[cameras]]
+name = "bench"
+width = 1920
+height = 1080
+bitrate = 8_000_000
+pattern = "smpte"
+`).cameras;
+  const child = new Deno.Command(GST_LAUNCH, { args: buildPipeline(camera, "x264"), stdout: "piped" })
+    .spawn();
+  setTimeout(() => child.kill("SIGINT"), RECORD_SECONDS * 1000);
+  const bytes = new Uint8Array(await new Response(child.stdout).arrayBuffer());
+  await child.status;
+  await Deno.mkdir(OUT, { recursive: true });
+  await Deno.writeFile(RECORDING, bytes);
+  return bytes;
+}
+
+/** MB/s of feeding `stream` in 64 KiB chunks to a fresh parser made by `make`. */
+function throughput(stream: Uint8Array, make: () => { push(chunk: Uint8Array): unknown }): number {
+  const parser = make();
+  const t0 = performance.now();
+  for (let i = 0; i < stream.length; i += 65536) parser.push(stream.subarray(i, i + 65536));
+  return stream.length / 1e6 / ((performance.now() - t0) / 1000);
+}
+
+async function parseBench(): Promise<string[]> {
+  const stream = await recordStream();
+  const assembler: number[] = [];
+  const splitter: number[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    splitter.push(throughput(stream, () => new AnnexBSplitter()));
+    assembler.push(throughput(stream, () => new H264Assembler()));
+  }
+  const frames = new H264Assembler().push(stream).length;
+  return [
+    `H.264 parse, 1080p30 x264 recording (${(stream.length / 1e6).toFixed(1)} MB, ${frames} access units), ` +
+    `64 KiB chunks, median of ${RUNS}:`,
+    `  AnnexBSplitter (NAL units):          ${median(splitter).toFixed(0)} MB/s`,
+    `  H264Assembler (NALs → access units): ${median(assembler).toFixed(0)} MB/s`,
+  ];
+}
+
+/** Pipe read → delivery to N WebSocket players in another process, for a 720p30 x264 camera. */
+async function deliveryBench(players: number, seconds: number): Promise<string[]> {
+  const config = parseConfig(`
+[server]
+listen = "127.0.0.1"
+port = 0
+[[cameras]]
+name = "bench"
+width = 1280
+height = 720
+bitrate = 4_000_000
+encoder = "x264"
+`);
+  setLogLevel("warn");
+  const service = await startService(config);
+  const stream = service.streams.get("bench")!;
+  // Exact read times, keyed as the players see them (rounded ms + length).
+  const readAt = new Map<string, number>();
+  const probe = stream.subscribe(10_000);
+  (async () => {
+    for await (const au of probe) readAt.set(`${Math.round(au.captureMs)}:${au.data.length}`, au.captureMs);
+  })();
+  // Skip the first seconds: players that just joined get the cached GOP, old frames by design.
+  const measureFromMs = performance.timeOrigin + performance.now() + WARM_UP_MS;
+  const clients = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      new URL("bench/ws_clients.ts", import.meta.url).pathname,
+      `ws://127.0.0.1:${service.addr.port}/ws/bench`,
+      String(players),
+      String(seconds),
+    ],
+    stdout: "piped",
+  }).output();
+  const rows: [number, number, number][] = JSON.parse(new TextDecoder().decode((await clients).stdout));
+  probe.close();
+  await service.stop();
+
+  const lastArrival = new Map<string, number>();
+  const all: number[] = [];
+  for (const [captureMs, length, arrivedMs] of rows) {
+    const key = `${captureMs}:${length}`;
+    const readMs = readAt.get(key);
+    if (readMs === undefined || readMs < measureFromMs) continue;
+    all.push(arrivedMs - readMs);
+    lastArrival.set(key, Math.max(lastArrival.get(key) ?? 0, arrivedMs - readMs));
+  }
+  const perUnit = [...lastArrival.values()].sort((a, b) => a - b);
+  all.sort((a, b) => a - b);
+  return [
+    `Pipe read → WebSocket delivery, 720p30 x264 ~4 Mbit/s, ${players} players in another process, ` +
+    `${seconds} s less ${
+      WARM_UP_MS / 1000
+    } s warm-up (${perUnit.length} access units, ${all.length} deliveries):`,
+    `  to the last of ${players} players: p50 ${percentile(perUnit, 50).toFixed(2)} ms, ` +
+    `p99 ${percentile(perUnit, 99).toFixed(2)} ms`,
+    `  any delivery:                p50 ${percentile(all, 50).toFixed(2)} ms, p99 ${
+      percentile(all, 99).toFixed(2)
+    } ms`,
+  ];
+}
+
+const lines = [
+  `edgecam bench, ${
+    new Date().toISOString()
+  }, Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} cores`,
+  ...await parseBench(),
+  ...await deliveryBench(1, 12),
+  ...await deliveryBench(10, 12),
+];
+console.log(lines.join("\n"));

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Installs whatever edgecam needs and is missing; safe to run any number of times.
+#   scripts/bootstrap.sh          what the service needs: Deno, GStreamer, npm dependencies
+#   scripts/bootstrap.sh --test   also what the tests need: Chromium, Python GStreamer bindings
+set -euo pipefail
+
+DENO_VERSION=2.9.6
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOOLS="$ROOT/.tools"
+DENO="$TOOLS/node_modules/.bin/deno"
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+say() { printf 'edgecam setup: %s\n' "$*" >&2; }
+
+apt_updated=0
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  say "installing from apt: ${missing[*]}"
+  if [ "$apt_updated" -eq 0 ]; then
+    $SUDO apt-get update -qq
+    apt_updated=1
+  fi
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# Packages that exist only on some distributions (libcamera on Raspberry Pi OS).
+apt_install_if_available() {
+  for pkg in "$@"; do
+    if apt-cache show "$pkg" >/dev/null 2>&1; then apt_install "$pkg"; fi
+  done
+}
+
+command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+
+apt_install gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
+  gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
+apt_install_if_available gstreamer1.0-libcamera
+
+if [ "${1:-}" = "--test" ]; then
+  apt_install chromium fonts-dejavu-core python3-gst-1.0 gir1.2-nice-0.1 gstreamer1.0-nice
+fi
+
+if [ ! -x "$DENO" ] || [ "$("$DENO" --version 2>/dev/null | head -n1 | cut -d' ' -f2)" != "$DENO_VERSION" ]; then
+  say "installing Deno $DENO_VERSION from npm into .tools/"
+  mkdir -p "$TOOLS"
+  npm install --prefix "$TOOLS" --no-audit --no-fund --loglevel=error "deno@$DENO_VERSION" >/dev/null
+fi
+
+cd "$ROOT"
+"$DENO" install --frozen --quiet

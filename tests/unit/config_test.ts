@@ -1,0 +1,511 @@
+import assert from "node:assert/strict";
+import {
+  applyOverrides,
+  type Config,
+  ConfigError,
+  loadConfig,
+  type Overrides,
+  parseConfig,
+  type ServerConfig,
+  validateConfig,
+} from "../../lib/config.ts";
+
+/** The problem lines a call throws; fails the test when it throws nothing or something else. */
+function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  assert.fail("expected a ConfigError");
+}
+
+const NAME_REASON = "must be 1-63 of a-z, 0-9, '_' and '-', starting with a letter or digit (used in URLs)";
+const DEVICE_REASON = "must be a device path like /dev/video0 (A-Z a-z 0-9 _ - . / : only, no '..')";
+const LIBCAMERA_REASON = "must contain only A-Z a-z 0-9 _ / @ . : + - (a libcamera camera name or empty)";
+
+Deno.test("an empty file means every default and no cameras", () => {
+  assert.deepEqual(parseConfig(""), {
+    server: { listen: "0.0.0.0", port: 8080, logLevel: "info", publicIp: "" },
+    limits: { maxMemoryUsageMb: 512, readerQueueFrames: 90 },
+    supervisor: { stallTimeoutMs: 5000, restartDelayMs: 500, restartDelayMaxMs: 30000 },
+    cameras: [],
+  });
+});
+
+Deno.test("a camera with only a name gets every camera default", () => {
+  assert.deepEqual(parseConfig(`[[cameras]]\nname = "front"`).cameras, [{
+    name: "front",
+    source: "test",
+    device: "",
+    pattern: "smpte",
+    width: 640,
+    height: 480,
+    fps: 30,
+    codec: "h264",
+    encoder: "auto",
+    bitrate: 2_000_000,
+    keyframeInterval: 30,
+    flipMethod: "none",
+    scalingEnabled: false,
+  }]);
+});
+
+Deno.test("every key, when given, lands in its camelCase field", () => {
+  const config = parseConfig(`
+[server]
+listen = "::"
+port = 0
+log_level = "debug"
+public_ip = "203.0.113.7"
+[limits]
+max_memory_usage_mb = 1024
+reader_queue_frames = 2
+[supervisor]
+stall_timeout_ms = 500
+restart_delay_ms = 50
+restart_delay_max_ms = 50
+[[cameras]]
+name = "pi_cam-2"
+source = "libcamera"
+device = "/base/soc/i2c0mux/i2c@1/imx219@10"
+pattern = "ball"
+width = 1920
+height = 1080
+fps = 120
+codec = "vp8"
+encoder = "vp8"
+bitrate = 50_000_000
+keyframe_interval = 1000
+flip_method = "rotate-270"
+scaling_enabled = true
+`);
+  assert.deepEqual(config, {
+    server: { listen: "::", port: 0, logLevel: "debug", publicIp: "203.0.113.7" },
+    limits: { maxMemoryUsageMb: 1024, readerQueueFrames: 2 },
+    supervisor: { stallTimeoutMs: 500, restartDelayMs: 50, restartDelayMaxMs: 50 },
+    cameras: [{
+      name: "pi_cam-2",
+      source: "libcamera",
+      device: "/base/soc/i2c0mux/i2c@1/imx219@10",
+      pattern: "ball",
+      width: 1920,
+      height: 1080,
+      fps: 120,
+      codec: "vp8",
+      encoder: "vp8",
+      bitrate: 50_000_000,
+      keyframeInterval: 1000,
+      flipMethod: "rotate-270",
+      scalingEnabled: true,
+    }],
+  });
+});
+
+Deno.test("accepted values", async (t) => {
+  const cases: [string, string, (c: Config) => unknown, unknown][] = [
+    ["v4l2 with no device uses /dev/video0", `source = "v4l2"`, (c) => c.cameras[0].device, "/dev/video0"],
+    [
+      "v4l2 by-id path",
+      `source = "v4l2"\ndevice = "/dev/v4l/by-id/usb-046d_C920_A1B2-video-index0"`,
+      (c) => c.cameras[0].device,
+      "/dev/v4l/by-id/usb-046d_C920_A1B2-video-index0",
+    ],
+    [
+      "libcamera with no device means the first camera",
+      `source = "libcamera"`,
+      (c) => c.cameras[0].device,
+      "",
+    ],
+    ["h264 with openh264", `encoder = "openh264"`, (c) => c.cameras[0].encoder, "openh264"],
+    ["vp8 with auto", `codec = "vp8"`, (c) => c.cameras[0].encoder, "auto"],
+    ["one-character name", `name = "a"`, (c) => c.cameras[0].name, "a"],
+    ["63-character name", `name = "${"a".repeat(63)}"`, (c) => c.cameras[0].name.length, 63],
+  ];
+  for (const [name, cameraToml, pick, expected] of cases) {
+    await t.step(name, () => {
+      const toml = cameraToml.includes("name =") ? cameraToml : `name = "cam"\n${cameraToml}`;
+      assert.deepEqual(pick(parseConfig(`[[cameras]]\n${toml}`)), expected);
+    });
+  }
+  const servers: [string, string, Partial<ServerConfig>][] = [
+    ["host name to listen on", `listen = "localhost"`, { listen: "localhost" }],
+    ["IPv6 any", `listen = "::"`, { listen: "::" }],
+    ["IPv6 public IP", `public_ip = "2001:db8::7"`, { publicIp: "2001:db8::7" }],
+    ["ephemeral port", `port = 0`, { port: 0 }],
+  ];
+  for (const [name, serverToml, expected] of servers) {
+    await t.step(name, () => {
+      const { server } = parseConfig(`[server]\n${serverToml}`);
+      assert.deepEqual({ ...server, ...expected }, server);
+    });
+  }
+});
+
+Deno.test("each bad value is one line: key path, value as JSON, reason", async (t) => {
+  const cases: [string, string, string[]][] = [
+    // unknown keys, at each level
+    ["unknown top-level key", `colour = "red"`, [`colour: "red" — unknown key`]],
+    ["unknown server key", `[server]\nhost = "x"`, [`server.host: "x" — unknown key`]],
+    ["unknown limits key", `[limits]\nmax_payload_size_mb = 2`, [
+      `limits.max_payload_size_mb: 2 — unknown key`,
+    ]],
+    ["unknown supervisor key", `[supervisor]\nretries = 3`, [`supervisor.retries: 3 — unknown key`]],
+    [
+      "unknown camera key",
+      `[[cameras]]\nname = "a"\ncolour = "red"`,
+      [`cameras[0].colour: "red" — unknown key`],
+    ],
+    // wrong types
+    ["port as a string", `[server]\nport = "80"`, [`server.port: "80" — must be an integer`]],
+    ["fractional fps", `[[cameras]]\nname = "a"\nfps = 29.97`, [
+      `cameras[0].fps: 29.97 — must be an integer`,
+    ]],
+    ["listen as a number", `[server]\nlisten = 8080`, [`server.listen: 8080 — must be a string`]],
+    [
+      "boolean as a string",
+      `[[cameras]]\nname = "a"\nscaling_enabled = "yes"`,
+      [`cameras[0].scaling_enabled: "yes" — must be true or false`],
+    ],
+    ["section as a value", `server = 5`, [`server: 5 — must be a table`]],
+    [
+      "[cameras] instead of [[cameras]]",
+      `[cameras]\nname = "a"`,
+      [`cameras: {"name":"a"} — must be an array of tables ([[cameras]])`],
+    ],
+    ["camera that is not a table", `cameras = [1]`, [`cameras[0]: 1 — must be a table`]],
+    // out of range
+    ["fps 0", `[[cameras]]\nname = "a"\nfps = 0`, [`cameras[0].fps: 0 — must be an integer from 1 to 120`]],
+    ["fps 121", `[[cameras]]\nname = "a"\nfps = 121`, [
+      `cameras[0].fps: 121 — must be an integer from 1 to 120`,
+    ]],
+    ["port 65536", `[server]\nport = 65536`, [`server.port: 65536 — must be an integer from 0 to 65535`]],
+    [
+      "odd width",
+      `[[cameras]]\nname = "a"\nwidth = 641`,
+      [`cameras[0].width: 641 — must be an even integer from 16 to 4096`],
+    ],
+    [
+      "height too small",
+      `[[cameras]]\nname = "a"\nheight = 8`,
+      [`cameras[0].height: 8 — must be an even integer from 16 to 4096`],
+    ],
+    [
+      "bitrate in kbit/s by mistake",
+      `[[cameras]]\nname = "a"\nbitrate = 2000`,
+      [`cameras[0].bitrate: 2000 — must be an integer from 50000 to 50000000`],
+    ],
+    [
+      "keyframe interval 0",
+      `[[cameras]]\nname = "a"\nkeyframe_interval = 0`,
+      [`cameras[0].keyframe_interval: 0 — must be an integer from 1 to 1000`],
+    ],
+    [
+      "memory limit too small",
+      `[limits]\nmax_memory_usage_mb = 16`,
+      [`limits.max_memory_usage_mb: 16 — must be an integer from 32 to 65536`],
+    ],
+    [
+      "reader queue of one",
+      `[limits]\nreader_queue_frames = 1`,
+      [`limits.reader_queue_frames: 1 — must be an integer from 2 to 10000`],
+    ],
+    [
+      "stall timeout too short",
+      `[supervisor]\nstall_timeout_ms = 100`,
+      [`supervisor.stall_timeout_ms: 100 — must be an integer from 500 to 600000`],
+    ],
+    [
+      "backoff cap below the first delay",
+      `[supervisor]\nrestart_delay_ms = 1000\nrestart_delay_max_ms = 400`,
+      [`supervisor.restart_delay_max_ms: 400 — must be an integer from 1000 to 600000`],
+    ],
+    // enums
+    [
+      "log level",
+      `[server]\nlog_level = "verbose"`,
+      [`server.log_level: "verbose" — must be one of: debug, info, warn, error`],
+    ],
+    [
+      "source",
+      `[[cameras]]\nname = "a"\nsource = "usb"`,
+      [`cameras[0].source: "usb" — must be one of: test, libcamera, v4l2`],
+    ],
+    ["codec", `[[cameras]]\nname = "a"\ncodec = "h265"`, [
+      `cameras[0].codec: "h265" — must be one of: h264, vp8`,
+    ]],
+    [
+      "encoder",
+      `[[cameras]]\nname = "a"\nencoder = "nvenc"`,
+      [`cameras[0].encoder: "nvenc" — must be one of: auto, x264, openh264, v4l2, nvv4l2, vp8`],
+    ],
+    [
+      "flip method",
+      `[[cameras]]\nname = "a"\nflip_method = "rotate-45"`,
+      [
+        `cameras[0].flip_method: "rotate-45" — must be one of: none, vertical-flip, horizontal-flip, rotate-90, rotate-180, rotate-270`,
+      ],
+    ],
+    [
+      "test pattern",
+      `[[cameras]]\nname = "a"\npattern = "plaid"`,
+      [
+        `cameras[0].pattern: "plaid" — must be one of: smpte, snow, black, white, red, green, blue, checkers-1, checkers-2, checkers-4, checkers-8, circular, blink, smpte75, zone-plate, gamut, chroma-zone-plate, solid-color, ball`,
+      ],
+    ],
+    [
+      "an H.264 encoder for a VP8 camera",
+      `[[cameras]]\nname = "a"\ncodec = "vp8"\nencoder = "x264"`,
+      [`cameras[0].encoder: "x264" — does not fit codec "vp8" (use one of: auto, vp8)`],
+    ],
+    [
+      "the VP8 encoder for an H.264 camera",
+      `[[cameras]]\nname = "a"\nencoder = "vp8"`,
+      [`cameras[0].encoder: "vp8" — does not fit codec "h264" (use one of: auto, x264, openh264, v4l2, nvv4l2)`],
+    ],
+    // addresses
+    [
+      "public IP that is not an address",
+      `[server]\npublic_ip = "1.2.3"`,
+      [`server.public_ip: "1.2.3" — must be an IPv4 or IPv6 address`],
+    ],
+    [
+      "public IP with an IPv6 zone",
+      `[server]\npublic_ip = "fe80::1%eth0"`,
+      [`server.public_ip: "fe80::1%eth0" — must be an IPv4 or IPv6 address`],
+    ],
+    [
+      "listen with brackets",
+      `[server]\nlisten = "[::]"`,
+      [`server.listen: "[::]" — must be an IP address or a host name`],
+    ],
+    [
+      "listen out of IPv4 range",
+      `[server]\nlisten = "999.1.1.1"`,
+      [`server.listen: "999.1.1.1" — must be an IP address or a host name`],
+    ],
+    // names
+    ["missing name", `[[cameras]]\nfps = 30`, [`cameras[0].name: (missing) — required`]],
+    ["empty name", `[[cameras]]\nname = ""`, [`cameras[0].name: "" — ${NAME_REASON}`]],
+    ["upper-case name", `[[cameras]]\nname = "Front"`, [`cameras[0].name: "Front" — ${NAME_REASON}`]],
+    ["name starting with '-'", `[[cameras]]\nname = "-x"`, [`cameras[0].name: "-x" — ${NAME_REASON}`]],
+    ["name with a slash", `[[cameras]]\nname = "a/b"`, [`cameras[0].name: "a/b" — ${NAME_REASON}`]],
+    [
+      "64-character name",
+      `[[cameras]]\nname = "${"a".repeat(64)}"`,
+      [`cameras[0].name: "${"a".repeat(64)}" — ${NAME_REASON}`],
+    ],
+    [
+      "duplicate name",
+      `[[cameras]]\nname = "front"\n[[cameras]]\nname = "rear"\n[[cameras]]\nname = "front"`,
+      [`cameras[2].name: "front" — duplicate camera name (also cameras[0])`],
+    ],
+    // devices that would inject into the gst-launch description
+    ...[
+      "/dev/video0 ! filesink location=/etc/passwd",
+      `a" b`,
+      "/dev/video0 extra-controls=x",
+      "/dev/video0!",
+      "/dev/../etc/passwd",
+      "/etc/passwd",
+      "video0",
+    ].map((device): [string, string, string[]] => [
+      `v4l2 device ${JSON.stringify(device)}`,
+      `[[cameras]]\nname = "a"\nsource = "v4l2"\ndevice = ${JSON.stringify(device)}`,
+      [`cameras[0].device: ${JSON.stringify(device)} — ${DEVICE_REASON}`],
+    ]),
+    ...["imx219 front", `a" b`, "cam ! fakesink", "name=evil", "cam'"].map((
+      device,
+    ): [string, string, string[]] => [
+      `libcamera name ${JSON.stringify(device)}`,
+      `[[cameras]]\nname = "a"\nsource = "libcamera"\ndevice = ${JSON.stringify(device)}`,
+      [`cameras[0].device: ${JSON.stringify(device)} — ${LIBCAMERA_REASON}`],
+    ]),
+    [
+      "a test camera with a device",
+      `[[cameras]]\nname = "a"\ndevice = "/dev/video0"`,
+      [`cameras[0].device: "/dev/video0" — must be empty for source "test"`],
+    ],
+  ];
+  for (const [name, toml, expected] of cases) {
+    await t.step(name, () => assert.deepEqual(problemsOf(() => parseConfig(toml)), expected));
+  }
+});
+
+Deno.test("all problems are collected, one line each, and the message is those lines", () => {
+  let error: unknown;
+  try {
+    parseConfig(`
+[server]
+port = 99999
+verbose = true
+
+[[cameras]]
+name = "front"
+fps = 0
+
+[[cameras]]
+name = "front"
+source = "v4l2"
+device = "/dev/video0 ! filesink location=/tmp/x"
+`);
+  } catch (err) {
+    error = err;
+  }
+  assert.ok(error instanceof ConfigError);
+  assert.deepEqual(error.problems, [
+    `server.port: 99999 — must be an integer from 0 to 65535`,
+    `server.verbose: true — unknown key`,
+    `cameras[0].fps: 0 — must be an integer from 1 to 120`,
+    `cameras[1].device: "/dev/video0 ! filesink location=/tmp/x" — ${DEVICE_REASON}`,
+    `cameras[1].name: "front" — duplicate camera name (also cameras[0])`,
+  ]);
+  assert.equal(error.message, error.problems.join("\n"));
+});
+
+Deno.test("a cross-check is skipped when one of its keys is already wrong", () => {
+  // A bad codec must not also make the encoder "not fit".
+  assert.deepEqual(
+    problemsOf(() => parseConfig(`[[cameras]]\nname = "a"\ncodec = "h265"\nencoder = "vp8"`)),
+    [
+      `cameras[0].codec: "h265" — must be one of: h264, vp8`,
+    ],
+  );
+});
+
+Deno.test("a TOML syntax error is one problem naming line and column", () => {
+  assert.deepEqual(problemsOf(() => parseConfig(`[server]\nport = = 3\n`)), [
+    "line 2, column 8: invalid TOML — invalid value",
+  ]);
+});
+
+Deno.test("validateConfig refuses a document that is not a table", () => {
+  assert.deepEqual(problemsOf(() => validateConfig([1])), [`config: [1] — must be a table`]);
+});
+
+Deno.test("validateConfig accepts plain objects as well as smol-toml's prototype-less ones", () => {
+  assert.equal(validateConfig({ server: { port: 9000 } }).server.port, 9000);
+});
+
+Deno.test("the repo's config.toml parses to the two documented test cameras", async () => {
+  const text = await Deno.readTextFile(new URL("../../config.toml", import.meta.url));
+  const config = parseConfig(text);
+  assert.deepEqual(
+    config,
+    parseConfig(`
+[[cameras]]
+name = "front"
+[[cameras]]
+name = "rear"
+pattern = "ball"
+codec = "vp8"
+`),
+  );
+});
+
+const FILE: Config = parseConfig(`[server]\nlisten = "0.0.0.0"\nport = 8080\npublic_ip = "192.0.2.1"`);
+
+Deno.test("overrides: flag > env > file", async (t) => {
+  const cases: [string, Overrides, Record<string, string | undefined>, Partial<ServerConfig>][] = [
+    ["nothing set keeps the file", {}, {}, {}],
+    ["EDGECAM_LISTEN host:port", {}, { EDGECAM_LISTEN: "127.0.0.1:9000" }, {
+      listen: "127.0.0.1",
+      port: 9000,
+    }],
+    ["--listen host:port", { listen: "127.0.0.1:9100" }, {}, { listen: "127.0.0.1", port: 9100 }],
+    [
+      "--listen beats EDGECAM_LISTEN, part by part",
+      { listen: ":9100" },
+      { EDGECAM_LISTEN: "127.0.0.1:9000" },
+      { listen: "127.0.0.1", port: 9100 },
+    ],
+    ["--listen host only keeps the port", { listen: "localhost" }, {}, { listen: "localhost" }],
+    ["--listen :port only keeps the host", { listen: ":0" }, {}, { port: 0 }],
+    ["--listen [::]:port", { listen: "[::]:8081" }, {}, { listen: "::", port: 8081 }],
+    ["--listen [::1] without a port", { listen: "[::1]" }, {}, { listen: "::1" }],
+    ["--listen bare IPv6", { listen: "::" }, {}, { listen: "::" }],
+    ["empty EDGECAM_LISTEN counts as unset", {}, { EDGECAM_LISTEN: "" }, {}],
+    ["PI_IP beats the file", {}, { PI_IP: "203.0.113.7" }, { publicIp: "203.0.113.7" }],
+    ["PI_IP may be IPv6", {}, { PI_IP: "2001:db8::1" }, { publicIp: "2001:db8::1" }],
+    ["empty PI_IP counts as unset", {}, { PI_IP: "" }, {}],
+    ["--log-level", { logLevel: "debug" }, {}, { logLevel: "debug" }],
+  ];
+  for (const [name, flags, env, changed] of cases) {
+    await t.step(name, () => {
+      const result = applyOverrides(FILE, flags, env);
+      assert.deepEqual(result.server, { ...FILE.server, ...changed });
+      assert.equal(result.cameras, FILE.cameras);
+    });
+  }
+});
+
+Deno.test("overrides never change the config they are given", () => {
+  const before = structuredClone(FILE);
+  applyOverrides(FILE, { listen: "127.0.0.1:1", logLevel: "error" }, { PI_IP: "203.0.113.7" });
+  assert.deepEqual(FILE, before);
+});
+
+Deno.test("bad override values name the flag or variable", async (t) => {
+  const hostPort = `must be "host:port", "host", ":port" or "[ipv6]:port"`;
+  const cases: [string, Overrides, Record<string, string | undefined>, string[]][] = [
+    ["non-numeric port", { listen: "x:y" }, {}, [
+      `--listen: "x:y" — port must be an integer from 0 to 65535`,
+    ]],
+    ["port too large", { listen: ":70000" }, {}, [
+      `--listen: ":70000" — port must be an integer from 0 to 65535`,
+    ]],
+    ["two colons", { listen: "a:b:c" }, {}, [`--listen: "a:b:c" — ${hostPort}`]],
+    ["empty --listen", { listen: "" }, {}, [`--listen: "" — ${hostPort}`]],
+    [
+      "IPv4 in brackets",
+      { listen: "[1.2.3.4]:80" },
+      {},
+      [`--listen: "[1.2.3.4]:80" — ${hostPort}; "1.2.3.4" is not an IPv6 address`],
+    ],
+    [
+      "host with a space in EDGECAM_LISTEN",
+      {},
+      { EDGECAM_LISTEN: "my host:80" },
+      [`EDGECAM_LISTEN: "my host:80" — ${hostPort}; "my host" is not an IP address or host name`],
+    ],
+    ["PI_IP not an address", {}, { PI_IP: "not-an-ip" }, [
+      `PI_IP: "not-an-ip" — must be an IPv4 or IPv6 address`,
+    ]],
+    [
+      "unknown log level",
+      { logLevel: "trace" },
+      {},
+      [`--log-level: "trace" — must be one of: debug, info, warn, error`],
+    ],
+    [
+      "every bad override at once",
+      { listen: "x:y", logLevel: "trace" },
+      { EDGECAM_LISTEN: "a:b:c", PI_IP: "nope" },
+      [
+        `EDGECAM_LISTEN: "a:b:c" — ${hostPort}`,
+        `--listen: "x:y" — port must be an integer from 0 to 65535`,
+        `PI_IP: "nope" — must be an IPv4 or IPv6 address`,
+        `--log-level: "trace" — must be one of: debug, info, warn, error`,
+      ],
+    ],
+  ];
+  for (const [name, flags, env, expected] of cases) {
+    await t.step(name, () => assert.deepEqual(problemsOf(() => applyOverrides(FILE, flags, env)), expected));
+  }
+});
+
+Deno.test("loadConfig names a file it cannot read, with the OS reason", async () => {
+  const path = "tests/unit/no-such-config.toml";
+  await assert.rejects(loadConfig(path, {}), (err: unknown) => {
+    assert.ok(err instanceof ConfigError);
+    assert.deepEqual(err.problems, [`${path}: cannot read — No such file or directory (os error 2)`]);
+    return true;
+  });
+});
+
+Deno.test("loadConfig reads the file and applies the flags", async () => {
+  const config = await loadConfig(new URL("../../config.toml", import.meta.url).pathname, { listen: ":0" });
+  assert.equal(config.server.port, 0);
+  assert.deepEqual(config.cameras.map((c) => c.name), ["front", "rear"]);
+});
