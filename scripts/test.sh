@@ -5,6 +5,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$ROOT/scripts/bootstrap.sh" --test || exit 1
 cd "$ROOT"
 export PATH="$ROOT/.tools/node_modules/.bin:$PATH"
+# Plain output: the summary line below is parsed, and CI logs stay readable.
+export NO_COLOR=1
 
 step() { printf '\n== %s\n' "$*"; }
 step "deno task check (fmt, lint, type check)"

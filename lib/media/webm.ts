@@ -17,8 +17,9 @@ export interface WebmFrame {
 }
 
 /** The element IDs this reader acts on (Matroska specification), marker bits included. */
-const ID = {
+export const EBML_ID = {
   EBML: 0x1a45dfa3,
+  DOC_TYPE: 0x4282,
   SEGMENT: 0x18538067,
   SEEK_HEAD: 0x114d9b74,
   INFO: 0x1549a966,
@@ -46,6 +47,7 @@ const ID = {
   VOID: 0xec,
   CRC32: 0xbf,
 } as const;
+const ID = EBML_ID;
 
 /** Stands for "no parent" in the tables below. */
 const TOP = 0;

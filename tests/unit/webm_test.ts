@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { parseVp8Frame } from "../../lib/media/vp8.ts";
-import { WebmDemuxer, type WebmFrame } from "../../lib/media/webm.ts";
+import { EBML_ID, WebmDemuxer, type WebmFrame } from "../../lib/media/webm.ts";
 
 // ---------------------------------------------------------------------------------------------------------
 // Helpers
@@ -66,26 +66,7 @@ const REFERENCE = demux(FIXTURE);
 
 // Building EBML by hand, for the cases webmmux does not write.
 
-const ID = {
-  EBML: 0x1a45dfa3,
-  DOC_TYPE: 0x4282,
-  SEGMENT: 0x18538067,
-  INFO: 0x1549a966,
-  TIMECODE_SCALE: 0x2ad7b1,
-  TRACKS: 0x1654ae6b,
-  TRACK_ENTRY: 0xae,
-  TRACK_NUMBER: 0xd7,
-  VIDEO: 0xe0,
-  PIXEL_WIDTH: 0xb0,
-  PIXEL_HEIGHT: 0xba,
-  CLUSTER: 0x1f43b675,
-  TIMECODE: 0xe7,
-  SIMPLE_BLOCK: 0xa3,
-  BLOCK_GROUP: 0xa0,
-  BLOCK: 0xa1,
-  REFERENCE_BLOCK: 0xfb,
-  VOID: 0xec,
-};
+const ID = EBML_ID;
 
 function bigEndian(value: number, bytes: number): number[] {
   return Array.from({ length: bytes }, (_, i) => Math.floor(value / 2 ** (8 * (bytes - 1 - i))) % 256);
