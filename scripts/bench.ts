@@ -123,11 +123,11 @@ encoder = "x264"
   const perUnit = [...lastArrival.values()].sort((a, b) => a - b);
   all.sort((a, b) => a - b);
   return [
-    `Pipe read → WebSocket delivery, 720p30 x264 ~4 Mbit/s, ${players} players in another process, ` +
+    `Pipe read → WebSocket delivery, 720p30 x264 ~4 Mbit/s, ${players} player(s) in another process, ` +
     `${seconds} s less ${
       WARM_UP_MS / 1000
     } s warm-up (${perUnit.length} access units, ${all.length} deliveries):`,
-    `  to the last of ${players} players: p50 ${percentile(perUnit, 50).toFixed(2)} ms, ` +
+    `  to the last of ${players} player(s): p50 ${percentile(perUnit, 50).toFixed(2)} ms, ` +
     `p99 ${percentile(perUnit, 99).toFixed(2)} ms`,
     `  any delivery:                p50 ${percentile(all, 50).toFixed(2)} ms, p99 ${
       percentile(all, 99).toFixed(2)

@@ -153,3 +153,32 @@ encoder = "x264"
     await edgecam.stop();
   }
 });
+
+Deno.test("a camera that stops sending frames is killed and restarted after the stall timeout", async () => {
+  const edgecam = await startEdgecam({
+    toml: `
+[supervisor]
+stall_timeout_ms = 1000
+restart_delay_ms = 100
+
+[[cameras]]
+name = "front"
+`,
+  });
+  try {
+    const before = await waitFor("running", async () => {
+      const { body } = await getJson<StreamJson>(`${edgecam.url}/api/streams/front`);
+      return body.state === "running" ? body : undefined;
+    });
+    // A stopped process keeps its pipe open but writes nothing: exactly what a hung driver looks like.
+    Deno.kill(before.pid!, "SIGSTOP");
+    const after = await waitFor("restart after the stall", async () => {
+      const { body } = await getJson<StreamJson>(`${edgecam.url}/api/streams/front`);
+      return body.restarts >= 1 && body.state === "running" ? body : undefined;
+    });
+    assert.match(after.last_error ?? "", /stalled: no frame for 1000 ms/);
+    assert.ok(!processExists(before.pid!), "the stalled process was killed");
+  } finally {
+    await edgecam.stop();
+  }
+});
