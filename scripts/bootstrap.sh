@@ -43,7 +43,12 @@ apt_install gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-go
 apt_install_if_available gstreamer1.0-libcamera
 
 if [ "${1:-}" = "--test" ]; then
-  apt_install chromium fonts-dejavu-core python3-gst-1.0 gir1.2-nice-0.1 gstreamer1.0-nice
+  # Debian calls the browser chromium; older Raspberry Pi OS releases call it chromium-browser.
+  if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then :
+  elif apt-cache show chromium >/dev/null 2>&1; then apt_install chromium
+  else apt_install chromium-browser
+  fi
+  apt_install fonts-dejavu-core python3-gst-1.0 gir1.2-nice-0.1 gstreamer1.0-nice
 fi
 
 if [ ! -x "$DENO" ] || [ "$("$DENO" --version 2>/dev/null | head -n1 | cut -d' ' -f2)" != "$DENO_VERSION" ]; then

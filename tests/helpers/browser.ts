@@ -1,7 +1,7 @@
 import { type Browser, chromium } from "playwright-core";
 
-/** Debian's Chromium; tests never download a browser of their own. */
-export const CHROMIUM = "/usr/bin/chromium";
+/** Debian's Chromium (Raspberry Pi OS may name it chromium-browser); tests never download a browser. */
+const CHROMIUM_PATHS = ["/usr/bin/chromium", "/usr/bin/chromium-browser"];
 
 /** Flags that keep headless Chromium quiet and working as root on a closed network. */
 const FLAGS = [
@@ -17,10 +17,15 @@ const FLAGS = [
 
 /** Launches headless Chromium, or fails with the install step when it is missing. */
 export async function launchChromium(extraFlags: string[] = []): Promise<Browser> {
-  try {
-    await Deno.stat(CHROMIUM);
-  } catch {
-    throw new Error(`${CHROMIUM} not found: run scripts/bootstrap.sh --test (installs Debian's chromium)`);
+  const executablePath = CHROMIUM_PATHS.find((path) => {
+    try {
+      return Deno.statSync(path).isFile;
+    } catch {
+      return false;
+    }
+  });
+  if (!executablePath) {
+    throw new Error(`Chromium not found at ${CHROMIUM_PATHS.join(" or ")}: run scripts/bootstrap.sh --test`);
   }
-  return await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...FLAGS, ...extraFlags] });
+  return await chromium.launch({ executablePath, headless: true, args: [...FLAGS, ...extraFlags] });
 }
