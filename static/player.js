@@ -10,10 +10,7 @@ const RETRY_MS = 2000;
 
 function wsUrl(name) {
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
-  const token = new URLSearchParams(location.search).get("token");
-  return `${proto}//${location.host}/ws/${encodeURIComponent(name)}${
-    token ? `?token=${encodeURIComponent(token)}` : ""
-  }`;
+  return `${proto}//${location.host}/ws/${encodeURIComponent(name)}`;
 }
 
 function makeTile(stream) {
