@@ -5,6 +5,7 @@ import { MemoryGuard } from "./memory_guard.ts";
 import { listElements, resolveEncoder } from "./sources/encoders.ts";
 import { CameraSource } from "./sources/supervisor.ts";
 import { Stream, StreamRegistry } from "./stream.ts";
+import { WhepSessions } from "./webrtc/whep.ts";
 
 const log = logger("service");
 
@@ -39,7 +40,8 @@ export async function startService(config: Config): Promise<Service> {
   const memory = new MemoryGuard(streams, config.limits.maxMemoryUsageMb);
   memory.start();
 
-  const app = createApp({ streams, memory, startedAtMs: Date.now() });
+  const whep = new WhepSessions();
+  const app = createApp({ streams, memory, startedAtMs: Date.now(), whep });
   const server = Deno.serve({
     hostname: config.server.listen,
     port: config.server.port,
@@ -52,6 +54,7 @@ export async function startService(config: Config): Promise<Service> {
     addr: server.addr,
     async stop() {
       memory.stop();
+      whep.closeAll();
       await Promise.all([...cameras.values()].map((c) => c.stop()));
       for (const stream of streams.all()) stream.close();
       await server.shutdown();

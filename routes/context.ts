@@ -1,12 +1,14 @@
 import type { MemoryGuard } from "../lib/memory_guard.ts";
 import { NotFoundError } from "../lib/errors.ts";
 import type { Stream, StreamRegistry } from "../lib/stream.ts";
+import type { WhepSessions } from "../lib/webrtc/whep.ts";
 
 /** What the handlers need from the running service. */
 export interface ServiceContext {
   streams: StreamRegistry;
   memory: MemoryGuard;
   startedAtMs: number;
+  whep: WhepSessions;
 }
 
 /** The stream with this name, or a NotFoundError that names it. */

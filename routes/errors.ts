@@ -1,4 +1,14 @@
-import { BadRequestError, NotFoundError, UnavailableError, UnsupportedError } from "../lib/errors.ts";
+import {
+  BadRequestError,
+  ConflictError,
+  NotFoundError,
+  PreconditionFailedError,
+  PreconditionRequiredError,
+  TooLargeError,
+  UnavailableError,
+  UnsupportedError,
+  UnsupportedMediaTypeError,
+} from "../lib/errors.ts";
 import { logger } from "../lib/log.ts";
 
 const log = logger("http");
@@ -9,6 +19,13 @@ export function errorResponse(err: unknown): Response {
   if (err instanceof NotFoundError) return text(404, message);
   if (err instanceof BadRequestError) return text(400, message);
   if (err instanceof UnsupportedError) return text(422, message);
+  if (err instanceof UnsupportedMediaTypeError) return text(415, message);
+  if (err instanceof TooLargeError) return text(413, message);
+  if (err instanceof PreconditionRequiredError) return text(428, message);
+  if (err instanceof PreconditionFailedError) return text(412, message);
+  if (err instanceof ConflictError) {
+    return text(409, message, { "Retry-After": String(err.retryAfterSeconds) });
+  }
   if (err instanceof UnavailableError) {
     return text(503, message, { "Retry-After": String(err.retryAfterSeconds) });
   }

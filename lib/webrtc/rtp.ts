@@ -1,0 +1,63 @@
+import { Buffer } from "node:buffer";
+import { H264Packetizer, RtpHeader, RtpPacket, Vp8Packetizer } from "werift";
+import type { AccessUnit } from "../media/access_unit.ts";
+import type { Codec } from "../media/access_unit.ts";
+
+/** RTP payload size that fits a 1280-byte path MTU with the SRTP, UDP and IP overhead on top. */
+const MAX_PAYLOAD_BYTES = 1200;
+
+/** One RTP payload of an access unit: the bytes every viewer sends, and the frame's last-packet flag. */
+export interface SharedPayload {
+  payload: Buffer;
+  marker: boolean;
+}
+
+/**
+ * Packetizes each access unit of one stream once, whatever the number of viewers. Payloads
+ * depend only on the frame (and VP8's picture id, which advances per frame of the stream), so
+ * every viewer sends the same bytes; only SSRC and sequence numbers are the viewer's own.
+ */
+export class StreamPacketizer {
+  readonly #packetizer: H264Packetizer | Vp8Packetizer;
+  readonly #cache = new WeakMap<AccessUnit, SharedPayload[]>();
+
+  constructor(codec: Codec) {
+    this.#packetizer = codec === "h264"
+      ? new H264Packetizer({ maxPayloadSize: MAX_PAYLOAD_BYTES, inputFormat: "annexb" })
+      : new Vp8Packetizer({ maxPayloadSize: MAX_PAYLOAD_BYTES });
+  }
+
+  /** The RTP payloads of this access unit, made on the first call and shared after. */
+  payloads(au: AccessUnit): SharedPayload[] {
+    let payloads = this.#cache.get(au);
+    if (!payloads) {
+      const data = Buffer.from(au.data.buffer, au.data.byteOffset, au.data.byteLength);
+      payloads = this.#packetizer.packetize(data, 0).map((p) => ({
+        payload: p.payload,
+        marker: p.header.marker,
+      }));
+      this.#cache.set(au, payloads);
+    }
+    return payloads;
+  }
+}
+
+/** 90 kHz media time as an RTP timestamp (wraps at 2^32). */
+export function rtpTimestamp(pts90k: number): number {
+  return Math.round(pts90k) >>> 0;
+}
+
+/**
+ * One viewer's RTP numbering: its own gap-free sequence numbers, so frames its reader skipped
+ * never look like network loss (which would draw NACKs for packets that were never sent).
+ */
+export class ViewerSequence {
+  #next = Math.floor(Math.random() * 0x10000);
+
+  /** An RTP packet of this viewer around a shared payload; the sender fills in SSRC and payload type. */
+  packet(shared: SharedPayload, timestamp: number): RtpPacket {
+    const header = new RtpHeader({ sequenceNumber: this.#next, timestamp, marker: shared.marker });
+    this.#next = (this.#next + 1) & 0xffff;
+    return new RtpPacket(header, shared.payload);
+  }
+}

@@ -1,0 +1,199 @@
+import { RTCPeerConnection, type RTCRtpSender, useH264, useVP8 } from "werift";
+import { ConflictError, NotFoundError, PreconditionFailedError, UnsupportedError } from "../errors.ts";
+import { logger } from "../log.ts";
+import type { Reader } from "../reader.ts";
+import type { Stream } from "../stream.ts";
+import { chooseCodec, parseVideoOffer } from "./offer.ts";
+import { rtpTimestamp, StreamPacketizer, ViewerSequence } from "./rtp.ts";
+
+const log = logger("whep");
+
+/** A viewer that never completes ICE and DTLS within this time is dropped. */
+const CONNECT_TIMEOUT_MS = 30_000;
+
+/** What a new WHEP session hands back to the viewer. */
+export interface WhepAnswer {
+  id: string;
+  /** Strong entity tag of the session's ICE state, without quotes. */
+  etag: string;
+  /** The SDP answer, with every server candidate in it. */
+  sdp: string;
+}
+
+/** One viewer: its peer connection and, once connected, its reader and send loop. */
+class WhepSession {
+  readonly id = crypto.randomUUID();
+  readonly etag = crypto.randomUUID().replaceAll("-", "");
+  #reader: Reader | null = null;
+  #closed = false;
+  readonly #connectTimer: ReturnType<typeof setTimeout>;
+
+  constructor(
+    readonly stream: Stream,
+    readonly pc: RTCPeerConnection,
+    readonly sender: RTCRtpSender,
+    readonly remoteUfrag: string | undefined,
+    private readonly packetizer: StreamPacketizer,
+    private readonly onClose: (session: WhepSession) => void,
+  ) {
+    this.#connectTimer = setTimeout(() => {
+      log.info(`${stream.name}/${this.id}: not connected after ${CONNECT_TIMEOUT_MS} ms, closing`);
+      this.close();
+    }, CONNECT_TIMEOUT_MS);
+    pc.connectionStateChange.subscribe((state) => {
+      if (state === "connected") {
+        clearTimeout(this.#connectTimer);
+        void this.#send();
+      } else if (state === "failed" || state === "closed") {
+        this.close();
+      }
+    });
+  }
+
+  /**
+   * Subscribes only once connected: werift drops RTP written before DTLS is up, and the stream's
+   * GOP cache makes the first frame sent a keyframe.
+   */
+  async #send(): Promise<void> {
+    if (this.#closed || this.#reader) return;
+    const reader = this.stream.subscribe();
+    this.#reader = reader;
+    const sequence = new ViewerSequence();
+    try {
+      for await (const au of reader) {
+        const timestamp = rtpTimestamp(au.pts90k);
+        for (const shared of this.packetizer.payloads(au)) {
+          await this.sender.sendRtp(sequence.packet(shared, timestamp));
+        }
+      }
+    } finally {
+      // The reader ends when the stream closes (shutdown): the session ends with it.
+      this.close();
+    }
+  }
+
+  /** Stops sending and frees the reader and the peer connection; safe to call twice. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#connectTimer);
+    this.#reader?.close();
+    this.onClose(this);
+    this.pc.close().catch((err: Error) => log.warn(`${this.stream.name}/${this.id}: close: ${err.message}`));
+  }
+}
+
+/** Resolves once ICE gathering is complete, so the answer carries every server candidate. */
+function gatheringComplete(pc: RTCPeerConnection): Promise<void> {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const { unSubscribe } = pc.iceGatheringStateChange.subscribe((state) => {
+      if (state !== "complete") return;
+      unSubscribe();
+      resolve();
+    });
+  });
+}
+
+/**
+ * The WHEP sessions of this service: one werift peer connection per viewer, a sendonly video track
+ * fed from the stream, packetized once per access unit for all viewers of a stream.
+ */
+export class WhepSessions {
+  readonly #sessions = new Map<string, WhepSession>();
+  readonly #packetizers = new Map<Stream, StreamPacketizer>();
+
+  /** Sessions alive now. */
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  /** Answers a viewer's SDP offer for this stream and starts sending once the viewer connects. */
+  async create(stream: Stream, offerSdp: string): Promise<WhepAnswer> {
+    const offer = parseVideoOffer(offerSdp);
+    if (stream.source.state !== "running") {
+      throw new ConflictError(`stream "${stream.name}" is ${stream.source.state}; try again shortly`);
+    }
+    const offered = chooseCodec(offer, stream.codec, stream.format?.profileLevelId);
+    // The offer's own payload type and fmtp, so werift's exact fmtp match negotiates it.
+    const codec = (stream.codec === "h264" ? useH264 : useVP8)({
+      payloadType: offered.payloadType,
+      ...(stream.codec === "h264" ? { parameters: offered.fmtp } : {}),
+    });
+    const pc = new RTCPeerConnection({
+      codecs: { video: [codec] },
+      // Loopback is skipped by werift unless named; on a LAN the extra candidate is harmless.
+      iceAdditionalHostAddresses: ["127.0.0.1"],
+      iceUseIpv6: false,
+    });
+    try {
+      const transceiver = pc.addTransceiver("video", { direction: "sendonly" });
+      await pc.setRemoteDescription({ type: "offer", sdp: offerSdp });
+      await pc.setLocalDescription(await pc.createAnswer());
+      await gatheringComplete(pc);
+      const session = new WhepSession(
+        stream,
+        pc,
+        transceiver.sender,
+        offer.iceUfrag,
+        this.#packetizerFor(stream),
+        (s) => this.#sessions.delete(s.id),
+      );
+      this.#sessions.set(session.id, session);
+      log.info(`${stream.name}/${session.id}: new viewer (${offered.name} pt ${offered.payloadType})`);
+      return { id: session.id, etag: session.etag, sdp: pc.localDescription!.sdp };
+    } catch (err) {
+      await pc.close();
+      throw err;
+    }
+  }
+
+  /** Adds trickled candidates (an RFC 8840 sdpfrag) to a session after checking its ETag. */
+  async addCandidates(streamName: string, id: string, ifMatch: string, fragment: string): Promise<void> {
+    const session = this.#session(streamName, id);
+    if (ifMatch !== "*" && ifMatch !== `"${session.etag}"`) {
+      throw new PreconditionFailedError(`If-Match ${ifMatch} is not the session's ETag`);
+    }
+    const ufrag = fragment.match(/^a=ice-ufrag:(.+)$/m)?.[1].trim();
+    if (ufrag !== undefined && ufrag !== session.remoteUfrag) {
+      throw new UnsupportedError("ICE restart is not supported");
+    }
+    for (const line of fragment.split(/\r?\n/)) {
+      if (line.startsWith("a=candidate:")) {
+        await session.pc.addIceCandidate({ candidate: line.slice(2), sdpMLineIndex: 0 });
+      }
+    }
+  }
+
+  /** Ends a session and frees everything it holds. */
+  delete(streamName: string, id: string): void {
+    this.#session(streamName, id).close();
+  }
+
+  /** Ends every session (service shutdown). */
+  closeAll(): void {
+    for (const session of [...this.#sessions.values()]) session.close();
+  }
+
+  /** Throws NotFoundError unless this session exists on this stream. */
+  require(streamName: string, id: string): void {
+    this.#session(streamName, id);
+  }
+
+  #session(streamName: string, id: string): WhepSession {
+    const session = this.#sessions.get(id);
+    if (!session || session.stream.name !== streamName) {
+      throw new NotFoundError(`no WHEP session ${id} on stream "${streamName}"`);
+    }
+    return session;
+  }
+
+  #packetizerFor(stream: Stream): StreamPacketizer {
+    let packetizer = this.#packetizers.get(stream);
+    if (!packetizer) {
+      packetizer = new StreamPacketizer(stream.codec);
+      this.#packetizers.set(stream, packetizer);
+    }
+    return packetizer;
+  }
+}

@@ -1,0 +1,113 @@
+import { type Context, Hono } from "hono";
+import {
+  BadRequestError,
+  PreconditionRequiredError,
+  TooLargeError,
+  UnsupportedMediaTypeError,
+} from "../lib/errors.ts";
+import { requireStream, type ServiceContext } from "./context.ts";
+
+/** Largest SDP offer or fragment taken; real offers are a few KiB. */
+const MAX_BODY_BYTES = 128 * 1024;
+
+/** Sent on every WHEP response so a page on another origin can play and read the session URL. */
+const CORS_HEADERS: Record<string, string> = {
+  "Access-Control-Allow-Origin": "*",
+  "Access-Control-Allow-Methods": "POST, GET, PATCH, DELETE, OPTIONS",
+  "Access-Control-Allow-Headers": "Authorization, If-Match, Content-Type",
+  "Access-Control-Expose-Headers": "Location, ETag, Link, Accept-Patch",
+};
+
+/** The media type without parameters, lower case. */
+function mediaType(c: Context): string {
+  return (c.req.header("content-type") ?? "").split(";")[0].trim().toLowerCase();
+}
+
+/** The body as text, refused with TooLargeError past MAX_BODY_BYTES without reading the rest. */
+async function boundedText(c: Context): Promise<string> {
+  const declared = Number(c.req.header("content-length") ?? 0);
+  if (declared > MAX_BODY_BYTES) throw new TooLargeError(`body over ${MAX_BODY_BYTES} bytes`);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of c.req.raw.body ?? []) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new TooLargeError(`body over ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  const body = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, at);
+    at += chunk.length;
+  }
+  return new TextDecoder().decode(body);
+}
+
+/**
+ * WHEP (draft-ietf-wish-whep): `POST /whep/<stream>` (alias `POST /<stream>/whep`) with an SDP
+ * offer answers 201 with the SDP answer and the session URL; `PATCH` trickles candidates, `DELETE`
+ * ends the session; `GET` and `OPTIONS` answer without side effects.
+ */
+export function whepRoutes(ctx: ServiceContext): Hono {
+  const app = new Hono();
+  // After the handler, so error responses carry them too and a page can read why it was refused.
+  const cors = async (c: Context, next: () => Promise<void>) => {
+    await next();
+    for (const [name, value] of Object.entries(CORS_HEADERS)) c.res.headers.set(name, value);
+  };
+  app.use("/whep/*", cors);
+  app.use("/:stream/whep", cors);
+
+  const post = async (c: Context) => {
+    const name = c.req.param("stream")!;
+    if (mediaType(c) !== "application/sdp") {
+      throw new UnsupportedMediaTypeError("Content-Type must be application/sdp");
+    }
+    const offer = await boundedText(c);
+    const stream = requireStream(ctx, name);
+    const answer = await ctx.whep.create(stream, offer);
+    return c.body(answer.sdp, 201, {
+      "Content-Type": "application/sdp",
+      Location: `/whep/${stream.name}/${answer.id}`,
+      ETag: `"${answer.etag}"`,
+    });
+  };
+  const endpointOptions = (c: Context) => {
+    requireStream(ctx, c.req.param("stream")!);
+    return c.body(null, 200, { "Accept-Post": "application/sdp" });
+  };
+  const endpointGet = (c: Context) => {
+    requireStream(ctx, c.req.param("stream")!);
+    return c.body(null, 204);
+  };
+  for (const path of ["/whep/:stream", "/:stream/whep"]) {
+    app.post(path, post);
+    app.options(path, endpointOptions);
+    app.get(path, endpointGet);
+  }
+
+  app.get("/whep/:stream/:session", (c) => {
+    ctx.whep.require(c.req.param("stream"), c.req.param("session"));
+    return c.body(null, 204);
+  });
+  app.options(
+    "/whep/:stream/:session",
+    (c) => c.body(null, 200, { "Accept-Patch": "application/trickle-ice-sdpfrag" }),
+  );
+  app.patch("/whep/:stream/:session", async (c) => {
+    const ifMatch = c.req.header("if-match");
+    if (!ifMatch) throw new PreconditionRequiredError("PATCH needs If-Match with the session's ETag");
+    if (mediaType(c) !== "application/trickle-ice-sdpfrag") {
+      throw new UnsupportedMediaTypeError("Content-Type must be application/trickle-ice-sdpfrag");
+    }
+    const fragment = await boundedText(c);
+    if (!/^a=/m.test(fragment)) throw new BadRequestError("the sdpfrag has no a= line");
+    await ctx.whep.addCandidates(c.req.param("stream"), c.req.param("session"), ifMatch, fragment);
+    return c.body(null, 204);
+  });
+  app.delete("/whep/:stream/:session", (c) => {
+    ctx.whep.delete(c.req.param("stream"), c.req.param("session"));
+    return c.body(null, 200);
+  });
+  return app;
+}
