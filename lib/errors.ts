@@ -13,13 +13,17 @@ export class UnsupportedError extends Error {
   override name = "UnsupportedError";
 }
 
-/** The resource exists but is not in a state to serve the request; try again later. */
-export class UnavailableError extends Error {
-  override name = "UnavailableError";
+/** A refusal that may succeed when retried: its status carries Retry-After. */
+export abstract class RetryLaterError extends Error {
   /** Seconds after which a retry may succeed. */
   constructor(message: string, readonly retryAfterSeconds = 1) {
     super(message);
   }
+}
+
+/** The service is at a limit (viewers, memory); try again later. */
+export class UnavailableError extends RetryLaterError {
+  override name = "UnavailableError";
 }
 
 /** The request itself is malformed. */
@@ -28,12 +32,8 @@ export class BadRequestError extends Error {
 }
 
 /** The resource exists but its state conflicts with the request (a stream with no live source yet). */
-export class ConflictError extends Error {
+export class ConflictError extends RetryLaterError {
   override name = "ConflictError";
-  /** Seconds after which a retry may succeed. */
-  constructor(message: string, readonly retryAfterSeconds = 1) {
-    super(message);
-  }
 }
 
 /** The request body is of a media type this resource does not take. */

@@ -4,6 +4,7 @@ import {
   NotFoundError,
   PreconditionFailedError,
   PreconditionRequiredError,
+  type RetryLaterError,
   TooLargeError,
   UnavailableError,
   UnsupportedError,
@@ -23,14 +24,14 @@ export function errorResponse(err: unknown): Response {
   if (err instanceof TooLargeError) return text(413, message);
   if (err instanceof PreconditionRequiredError) return text(428, message);
   if (err instanceof PreconditionFailedError) return text(412, message);
-  if (err instanceof ConflictError) {
-    return text(409, message, { "Retry-After": String(err.retryAfterSeconds) });
-  }
-  if (err instanceof UnavailableError) {
-    return text(503, message, { "Retry-After": String(err.retryAfterSeconds) });
-  }
+  if (err instanceof ConflictError) return text(409, message, retryAfter(err));
+  if (err instanceof UnavailableError) return text(503, message, retryAfter(err));
   log.error(`unhandled: ${err instanceof Error ? err.stack : message}`);
   return text(500, "internal error");
+}
+
+function retryAfter(err: RetryLaterError): Record<string, string> {
+  return { "Retry-After": String(err.retryAfterSeconds) };
 }
 
 function text(status: number, body: string, headers: Record<string, string> = {}): Response {
