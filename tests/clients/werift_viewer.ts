@@ -1,0 +1,24 @@
+// A WHEP viewer as its own process, for tests that need a viewer to vanish without a goodbye
+// (SIGKILL): POSTs an offer to the URL given, prints the session URL, then one line per 30 frames.
+import { WhepViewer } from "../helpers/whep_client.ts";
+
+const [endpoint] = Deno.args;
+const viewer = new WhepViewer();
+const res = await fetch(endpoint, {
+  method: "POST",
+  headers: { "Content-Type": "application/sdp" },
+  body: await viewer.offer(),
+});
+if (res.status !== 201) {
+  console.error(`POST ${endpoint}: ${res.status} ${await res.text()}`);
+  Deno.exit(1);
+}
+await viewer.answer(await res.text());
+console.log(`session ${new URL(res.headers.get("location")!, endpoint)}`);
+let printed = 0;
+setInterval(() => {
+  while (viewer.frames.length - printed >= 30) {
+    printed += 30;
+    console.log(`frames ${printed}`);
+  }
+}, 100);

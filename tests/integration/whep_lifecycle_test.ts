@@ -1,0 +1,100 @@
+import assert from "node:assert/strict";
+import { getJson, startEdgecam, waitFor } from "../helpers/edgecam.ts";
+import { WhepViewer } from "../helpers/whep_client.ts";
+
+interface StreamJson {
+  state: string;
+  readers: number;
+  restarts: number;
+  pid: number;
+}
+
+/** Opens a WHEP session for `stream` with an in-process viewer; returns the viewer and session URL. */
+async function watch(base: string, stream: string): Promise<{ viewer: WhepViewer; session: string }> {
+  const viewer = new WhepViewer();
+  const res = await fetch(`${base}/whep/${stream}`, {
+    method: "POST",
+    headers: { "Content-Type": "application/sdp" },
+    body: await viewer.offer(),
+  });
+  assert.equal(res.status, 201, await res.clone().text());
+  await viewer.answer(await res.text());
+  return { viewer, session: `${base}${res.headers.get("location")}` };
+}
+
+Deno.test("a camera restart does not end a WHEP session: frames resume with no renegotiation", async () => {
+  const edgecam = await startEdgecam({ path: "config.toml" });
+  try {
+    await waitFor(
+      "healthy",
+      async () => (await getJson(`${edgecam.url}/health`)).status === 200 ? true : undefined,
+    );
+    const { viewer, session } = await watch(edgecam.url, "front");
+    await waitFor("first frames", () => viewer.frames.length >= 30 ? true : undefined);
+    const { body: before } = await getJson<StreamJson>(`${edgecam.url}/api/streams/front`);
+    Deno.kill(before.pid, "SIGKILL");
+    const killedAt = Date.now();
+    await waitFor("restart", async () => {
+      const { body } = await getJson<StreamJson>(`${edgecam.url}/api/streams/front`);
+      return body.restarts >= 1 && body.state === "running" ? true : undefined;
+    });
+    // The new process starts at least restart_delay_ms (500) after the kill.
+    await waitFor(
+      "frames from the new process",
+      () => viewer.since(killedAt + 500).length >= 30 ? true : undefined,
+    );
+    assert.equal((await fetch(session)).status, 204, "the session still exists");
+    assert.equal(viewer.pc.connectionState, "connected");
+    await viewer.close();
+    await fetch(session, { method: "DELETE" });
+  } finally {
+    await edgecam.stop();
+  }
+});
+
+Deno.test("a viewer that vanishes without DELETE is freed by ICE consent expiry", async () => {
+  const edgecam = await startEdgecam({ path: "config.toml" });
+  const client = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("../clients/werift_viewer.ts", import.meta.url).pathname,
+      `${edgecam.url}/whep/front`,
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  try {
+    await waitFor(
+      "healthy",
+      async () => (await getJson(`${edgecam.url}/health`)).status === 200 ? true : undefined,
+    );
+    const lines = client.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let out = "";
+    while (!/frames 30/.test(out)) {
+      const { value, done } = await lines.read();
+      assert.ok(!done, `the viewer process ended early: ${out}`);
+      out += value;
+    }
+    const session = out.match(/session (\S+)/)![1];
+    assert.equal((await getJson<StreamJson>(`${edgecam.url}/api/streams/front`)).body.readers, 1);
+    client.kill("SIGKILL");
+    const killedAt = Date.now();
+    // RFC 7675: consent expires 30 s after the last answered check.
+    await waitFor("the session to be freed", async () => {
+      const { body } = await getJson<StreamJson>(`${edgecam.url}/api/streams/front`);
+      return body.readers === 0 ? true : undefined;
+    }, 45_000);
+    assert.ok(Date.now() - killedAt >= 20_000, "freed by consent expiry, not by anything sooner");
+    assert.equal((await fetch(session)).status, 404);
+    await lines.cancel();
+  } finally {
+    try {
+      client.kill("SIGKILL");
+    } catch {
+      // Already gone.
+    }
+    await client.status;
+    await edgecam.stop();
+  }
+});
