@@ -102,3 +102,14 @@ export function chooseCodec(
   }
   return h264;
 }
+
+/**
+ * The answer with the stream's real profile-level-id on the chosen H.264 payload type. werift
+ * negotiates on the offer's exact fmtp, but the viewer's decoder should be told the level the camera
+ * really sends (a 1080p stream is level 4, not the 3.1 browsers offer); RFC 6184 lets the answer's
+ * level differ from the offer's.
+ */
+export function withProfileLevelId(answerSdp: string, payloadType: number, profileLevelId: string): string {
+  const fmtp = new RegExp(`^(a=fmtp:${payloadType} .*profile-level-id=)[0-9a-fA-F]{6}`, "m");
+  return answerSdp.replace(fmtp, `$1${profileLevelId}`);
+}

@@ -3,7 +3,7 @@ import { ConflictError, NotFoundError, PreconditionFailedError, UnsupportedError
 import { logger } from "../log.ts";
 import type { Reader } from "../reader.ts";
 import type { Stream } from "../stream.ts";
-import { chooseCodec, parseVideoOffer } from "./offer.ts";
+import { chooseCodec, parseVideoOffer, withProfileLevelId } from "./offer.ts";
 import { rtpTimestamp, StreamPacketizer, ViewerSequence } from "./rtp.ts";
 
 const log = logger("whep");
@@ -141,7 +141,11 @@ export class WhepSessions {
       );
       this.#sessions.set(session.id, session);
       log.info(`${stream.name}/${session.id}: new viewer (${offered.name} pt ${offered.payloadType})`);
-      return { id: session.id, etag: session.etag, sdp: pc.localDescription!.sdp };
+      const profileLevelId = stream.codec === "h264" ? stream.format?.profileLevelId : undefined;
+      const sdp = profileLevelId
+        ? withProfileLevelId(pc.localDescription!.sdp, offered.payloadType, profileLevelId)
+        : pc.localDescription!.sdp;
+      return { id: session.id, etag: session.etag, sdp };
     } catch (err) {
       await pc.close();
       throw err;

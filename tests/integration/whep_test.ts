@@ -108,6 +108,14 @@ Deno.test("WHEP: every status of the HTTP surface, and live H.264 and VP8 to a w
           assert.match(res.headers.get("access-control-expose-headers")!, /Location/);
           assert.match(answer, /a=candidate:.* 127\.0\.0\.1 /, "the answer holds the loopback candidate");
           assert.match(answer, /a=sendonly/);
+          if (name === "front") {
+            const { body } = await getJson<{ profile_level_id: string }>(`${base}/api/streams/front`);
+            assert.match(
+              answer,
+              new RegExp(`profile-level-id=${body.profile_level_id}`),
+              "the stream's real level",
+            );
+          }
           await viewer.answer(answer);
 
           await waitFor("the first frames", () => viewer.frames.length >= 5 ? true : undefined);

@@ -1,0 +1,99 @@
+import assert from "node:assert/strict";
+import { BadRequestError, UnsupportedError } from "../../lib/errors.ts";
+import { chooseCodec, h264Profile, parseVideoOffer, withProfileLevelId } from "../../lib/webrtc/offer.ts";
+
+/** A browser-like offer: VP8, H.264 constrained baseline in both packetization modes, and High. */
+const OFFER = [
+  "v=0",
+  "o=- 1 2 IN IP4 127.0.0.1",
+  "s=-",
+  "t=0 0",
+  "a=group:BUNDLE 0",
+  "m=video 9 UDP/TLS/RTP/SAVPF 96 102 103 108",
+  "c=IN IP4 0.0.0.0",
+  "a=ice-ufrag:Ab1c",
+  "a=ice-pwd:0123456789abcdef01234567",
+  "a=mid:0",
+  "a=recvonly",
+  "a=rtpmap:96 VP8/90000",
+  "a=rtpmap:102 H264/90000",
+  "a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=0;profile-level-id=42001f",
+  "a=rtpmap:103 H264/90000",
+  "a=fmtp:103 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
+  "a=rtpmap:108 H264/90000",
+  "a=fmtp:108 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=640c1f",
+  "",
+].join("\r\n");
+
+Deno.test("parseVideoOffer reads the video payload types, their fmtp and the ICE ufrag", () => {
+  const offer = parseVideoOffer(OFFER);
+  assert.deepEqual(offer.codecs.map((c) => [c.payloadType, c.name]), [[96, "VP8"], [102, "H264"], [
+    103,
+    "H264",
+  ], [
+    108,
+    "H264",
+  ]]);
+  assert.equal(
+    offer.codecs[2].fmtp,
+    "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
+  );
+  assert.equal(offer.iceUfrag, "Ab1c");
+});
+
+Deno.test("parseVideoOffer refuses what is not an offer with video", () => {
+  for (const sdp of ["", "hello", "v=0\r\ns=-\r\nm=audio 9 RTP/AVP 0\r\n"]) {
+    assert.throws(() => parseVideoOffer(sdp), BadRequestError, JSON.stringify(sdp));
+  }
+});
+
+Deno.test("h264Profile names the profile of a profile-level-id, whatever its level", () => {
+  const cases: [string, string | undefined][] = [
+    ["42e01f", "constrained-baseline"],
+    ["42c01e", "constrained-baseline"],
+    ["42c028", "constrained-baseline"],
+    ["4d001f", "4d"],
+    ["640c1f", "constrained-high"],
+    ["64001f", "64"],
+    ["42001f", "42"],
+    ["xyz", undefined],
+  ];
+  for (const [id, profile] of cases) assert.equal(h264Profile(id), profile, id);
+});
+
+Deno.test("chooseCodec picks the payload type the stream can be sent as", () => {
+  const offer = parseVideoOffer(OFFER);
+  const cases: [codec: "h264" | "vp8", profileLevelId: string | undefined, payloadType: number][] = [
+    ["vp8", undefined, 96],
+    ["h264", "42c01e", 103], // x264 constrained baseline 3.0 → the browser's 42e01f, mode 1
+    ["h264", "42c028", 103], // 1080p level 4.0: same profile
+    ["h264", undefined, 103], // no SPS yet: constrained baseline assumed
+    ["h264", "640c28", 108],
+  ];
+  for (const [codec, id, payloadType] of cases) {
+    assert.equal(chooseCodec(offer, codec, id).payloadType, payloadType, `${codec} ${id}`);
+  }
+});
+
+Deno.test("chooseCodec refuses an offer with no payload type the stream can use", () => {
+  const noVp8 = parseVideoOffer(OFFER.replace("a=rtpmap:96 VP8/90000\r\n", ""));
+  assert.throws(() => chooseCodec(noVp8, "vp8", undefined), UnsupportedError);
+  const offer = parseVideoOffer(OFFER);
+  assert.throws(() => chooseCodec(offer, "h264", "4d0028"), UnsupportedError, "Main is not offered");
+  const modeZeroOnly = parseVideoOffer(OFFER.replaceAll("packetization-mode=1", "packetization-mode=0"));
+  assert.throws(() => chooseCodec(modeZeroOnly, "h264", "42c01e"), UnsupportedError);
+});
+
+Deno.test("withProfileLevelId puts the stream's real profile-level-id on the chosen payload type only", () => {
+  const answer = [
+    "a=fmtp:102 packetization-mode=0;profile-level-id=42001f",
+    "a=fmtp:103 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
+  ].join("\r\n");
+  assert.equal(
+    withProfileLevelId(answer, 103, "42c028"),
+    [
+      "a=fmtp:102 packetization-mode=0;profile-level-id=42001f",
+      "a=fmtp:103 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42c028",
+    ].join("\r\n"),
+  );
+});
