@@ -84,6 +84,32 @@ export interface SupervisorConfig {
   restartDelayMaxMs: number;
 }
 
+/** One `[[webrtc.ice_servers]]` entry: a STUN or TURN server (the RTCIceServer shape). */
+export interface IceServerConfig {
+  /** `stun:`, `turn:` or `turns:` URLs of this server. */
+  urls: string[];
+  /** TURN user name; empty for STUN. */
+  username: string;
+  /** TURN password; empty for STUN. */
+  credential: string;
+}
+
+/** `[webrtc]`: ICE gathering and the viewer limit. */
+export interface WebrtcConfig {
+  /** STUN/TURN servers used for gathering and announced to WHEP clients. */
+  iceServers: IceServerConfig[];
+  /** Interfaces whose addresses become host candidates; empty = every interface. */
+  interfacesInclude: string[];
+  /** Interfaces never used for host candidates. */
+  interfacesExclude: string[];
+  /** Lowest local UDP port for ICE; 0 (with udpPortMax 0) = any port. */
+  udpPortMin: number;
+  /** Highest local UDP port for ICE; 0 = any port. */
+  udpPortMax: number;
+  /** WebRTC viewers allowed per stream. */
+  maxClients: number;
+}
+
 /** One `[[cameras]]` entry, with every default filled in. */
 export interface CameraConfig {
   /** Stream path; safe in URLs and shared-memory names. */
@@ -112,6 +138,8 @@ export interface CameraConfig {
   flipMethod: FlipMethod;
   /** Let the source deliver its native size and scale it to width x height. */
   scalingEnabled: boolean;
+  /** Extra TCP port serving seed 000's WebSocket signaling for this camera at `/ws`; 0 = none. */
+  webrtcPort: number;
 }
 
 /** The whole validated configuration. */
@@ -122,6 +150,8 @@ export interface Config {
   limits: LimitsConfig;
   /** `[supervisor]` */
   supervisor: SupervisorConfig;
+  /** `[webrtc]` */
+  webrtc: WebrtcConfig;
   /** `[[cameras]]`, in file order. */
   cameras: CameraConfig[];
 }
@@ -169,8 +199,10 @@ export function validateConfig(raw: unknown): Config {
     server: readServer(root.table("server")),
     limits: readLimits(root.table("limits")),
     supervisor: readSupervisor(root.table("supervisor")),
-    cameras: readCameras(root.tableArray("cameras")),
+    webrtc: readWebrtc(root.table("webrtc")),
+    cameras: [],
   };
+  config.cameras = readCameras(root.tableArray("cameras"), config.server.port);
   root.rejectUnknown();
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
@@ -262,14 +294,52 @@ function readSupervisor(r: TableReader): SupervisorConfig {
   return { stallTimeoutMs, restartDelayMs, restartDelayMaxMs };
 }
 
-function readCameras(readers: TableReader[]): CameraConfig[] {
+function readWebrtc(r: TableReader): WebrtcConfig {
+  const iceServers = r.tableArray("ice_servers").map(readIceServer);
+  const interfacesInclude = r.stringList("interfaces_include", checkInterface);
+  const interfacesExclude = r.stringList("interfaces_exclude", checkInterface);
+  // werift needs a range of at least two ports; 0/0 leaves the choice to the OS.
+  const udpPortMin = r.integer("udp_port_min", 0, 0, 65534);
+  const udpPortMax = r.failed("udp_port_min")
+    ? 0
+    : udpPortMin === 0
+    ? r.integer("udp_port_max", 0, 0, 0, { reason: "must be 0 when udp_port_min is 0 (0 and 0 = any port)" })
+    : r.integer("udp_port_max", -1, udpPortMin + 1, 65535, { required: true });
+  const maxClients = r.integer("max_clients", 30, 1, 1000);
+  r.rejectUnknown();
+  return { iceServers, interfacesInclude, interfacesExclude, udpPortMin, udpPortMax, maxClients };
+}
+
+function readIceServer(r: TableReader): IceServerConfig {
+  const urls = r.stringOrList("urls", (v) => ICE_URL.test(v) ? undefined : ICE_URL_REASON);
+  // Both go verbatim into a quoted Link header parameter (WHIP §4.6).
+  const username = r.string("username", "", checkLinkParam);
+  const credential = r.string("credential", "", checkLinkParam);
+  if (urls.some((u) => u.startsWith("turn"))) {
+    for (const key of ["username", "credential"]) {
+      if (r.has(key) || r.failed(key)) continue;
+      r.missing(key, "required for a turn: or turns: URL");
+    }
+  }
+  r.rejectUnknown();
+  return { urls, username, credential };
+}
+
+function readCameras(readers: TableReader[], serverPort: number): CameraConfig[] {
   const firstPathByName = new Map<string, string>();
+  const firstPathByPort = new Map<number, string>([[serverPort, "server.port"]]);
   return readers.map((r) => {
     const camera = readCamera(r);
-    if (r.failed("name")) return camera;
-    const first = firstPathByName.get(camera.name);
-    if (first === undefined) firstPathByName.set(camera.name, r.path);
-    else r.report("name", camera.name, `duplicate camera name (also ${first})`);
+    if (!r.failed("name")) {
+      const first = firstPathByName.get(camera.name);
+      if (first === undefined) firstPathByName.set(camera.name, r.path);
+      else r.report("name", camera.name, `duplicate camera name (also ${first})`);
+    }
+    if (camera.webrtcPort !== 0) {
+      const first = firstPathByPort.get(camera.webrtcPort);
+      if (first === undefined) firstPathByPort.set(camera.webrtcPort, `${r.path}.webrtc_port`);
+      else r.report("webrtc_port", camera.webrtcPort, `port already used by ${first}`);
+    }
     return camera;
   });
 }
@@ -298,6 +368,7 @@ function readCamera(r: TableReader): CameraConfig {
     keyframeInterval: r.integer("keyframe_interval", 30, 1, 1000),
     flipMethod: r.oneOf("flip_method", "none", FLIP_METHODS),
     scalingEnabled: r.boolean("scaling_enabled", false),
+    webrtcPort: r.integer("webrtc_port", 0, 0, 65535),
   };
   r.rejectUnknown();
   return camera;
@@ -331,6 +402,21 @@ const LIBCAMERA_REASON = "must contain only A-Z a-z 0-9 _ / @ . : + - (a libcame
 const DEVICE_PATH = /^\/dev\/[A-Za-z0-9_\-./:]+$/;
 const DEVICE_REASON = "must be a device path like /dev/video0 (A-Z a-z 0-9 _ - . / : only, no '..')";
 const IP_REASON = "must be an IPv4 or IPv6 address";
+const ICE_URL = /^(stun|turns?):(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?(\?transport=(udp|tcp))?$/;
+const ICE_URL_REASON = `must be a stun:, turn: or turns: URL such as "stun:stun.example.org:3478"`;
+/** Linux interface names: at most 15 characters (IFNAMSIZ). */
+const INTERFACE = /^[A-Za-z0-9_.:@-]{1,15}$/;
+
+function checkInterface(v: string): string | undefined {
+  return INTERFACE.test(v) ? undefined : "must be a network interface name such as eth0 (1-15 characters)";
+}
+
+function checkLinkParam(v: string): string | undefined {
+  // deno-lint-ignore no-control-regex
+  return /["\\\x00-\x1f\x7f]/.test(v)
+    ? "must not contain quotes, backslashes or control characters"
+    : undefined;
+}
 const HOST_REASON = "must be an IP address or a host name";
 
 function isDevicePath(v: string): boolean {
@@ -418,13 +504,35 @@ class TableReader {
     this.problems.push(problem(this.#at(key), value, reason));
   }
 
+  /** Adds a problem for a key that must be present and is not. */
+  missing(key: string, reason: string): void {
+    this.#seen.add(key);
+    this.#failed.add(key);
+    this.problems.push(`${this.#at(key)}: (missing) — ${reason}`);
+  }
+
   /** Whether `key` was reported bad, so cross-checks skip it instead of piling up. */
   failed(key: string): boolean {
     return this.#failed.has(key);
   }
 
-  integer(key: string, fallback: number, min: number, max: number, { even = false } = {}): number {
-    const range = `must be ${even ? "an even" : "an"} integer from ${min} to ${max}`;
+  /** Whether the table has this key at all. */
+  has(key: string): boolean {
+    return this.values[key] !== undefined;
+  }
+
+  integer(
+    key: string,
+    fallback: number,
+    min: number,
+    max: number,
+    { even = false, required = false, reason }: { even?: boolean; required?: boolean; reason?: string } = {},
+  ): number {
+    const range = reason ?? `must be ${even ? "an even" : "an"} integer from ${min} to ${max}`;
+    if (required && !this.has(key)) {
+      this.missing(key, range);
+      return fallback;
+    }
     return this.#read(key, fallback, (v) => {
       if (typeof v !== "number" || !Number.isInteger(v)) return even ? range : "must be an integer";
       if (v < min || v > max || (even && v % 2 !== 0)) return range;
@@ -435,12 +543,47 @@ class TableReader {
     return this.#read(key, fallback, (v) => typeof v === "string" ? check(v) : "must be a string");
   }
 
+  /** An array of strings, each checked; a missing one reads as empty. */
+  stringList(key: string, check: (v: string) => string | undefined): string[] {
+    return this.#list(key, false, check);
+  }
+
+  /** One string or a non-empty array of them, each checked; always a list. Required. */
+  stringOrList(key: string, check: (v: string) => string | undefined): string[] {
+    return this.#list(key, true, check);
+  }
+
+  #list(key: string, single: boolean, check: (v: string) => string | undefined): string[] {
+    this.#seen.add(key);
+    const value = this.values[key];
+    if (value === undefined) {
+      if (single) this.missing(key, "required");
+      return [];
+    }
+    if (single && typeof value === "string") {
+      const reason = check(value);
+      if (reason === undefined) return [value];
+      this.report(key, value, reason);
+      return [];
+    }
+    const shape = single ? "must be a string or a non-empty array of strings" : "must be an array of strings";
+    if (!Array.isArray(value) || (single && value.length === 0)) {
+      this.report(key, value, shape);
+      return [];
+    }
+    const list: string[] = [];
+    value.forEach((item, i) => {
+      const reason = typeof item === "string" ? check(item) : "must be a string";
+      if (reason === undefined) list.push(item);
+      else this.report(`${key}[${i}]`, item, reason);
+    });
+    return list;
+  }
+
   /** A string that must be present. */
   required(key: string, check: (v: string) => string | undefined): string {
     if (this.values[key] === undefined) {
-      this.#seen.add(key);
-      this.#failed.add(key);
-      this.problems.push(`${this.#at(key)}: (missing) — required`);
+      this.missing(key, "required");
       return "";
     }
     return this.string(key, "", check);

@@ -1,10 +1,12 @@
 import { createApp } from "../routes/app.ts";
+import { cameraSignalApp } from "../routes/signal.ts";
 import type { Config } from "./config.ts";
 import { logger } from "./log.ts";
 import { MemoryGuard } from "./memory_guard.ts";
 import { listElements, resolveEncoder } from "./sources/encoders.ts";
 import { CameraSource } from "./sources/supervisor.ts";
 import { Stream, StreamRegistry } from "./stream.ts";
+import { iceServerLinks, peerIceOptions } from "./webrtc/ice.ts";
 import { WhepSessions } from "./webrtc/whep.ts";
 
 const log = logger("service");
@@ -40,13 +42,27 @@ export async function startService(config: Config): Promise<Service> {
   const memory = new MemoryGuard(streams, config.limits.maxMemoryUsageMb);
   memory.start();
 
-  const whep = new WhepSessions();
-  const app = createApp({ streams, memory, startedAtMs: Date.now(), whep });
+  const { webrtc, server: { publicIp } } = config;
+  const whep = new WhepSessions(
+    () => peerIceOptions(webrtc, publicIp, Deno.networkInterfaces()),
+    webrtc.maxClients,
+  );
+  const startup = peerIceOptions(webrtc, publicIp, Deno.networkInterfaces());
+  log.info(`WebRTC host candidates: ${startup.iceAdditionalHostAddresses!.join(", ") || "none"}`);
+  const ctx = { streams, memory, startedAtMs: Date.now(), whep, iceLinks: iceServerLinks(webrtc.iceServers) };
   const server = Deno.serve({
     hostname: config.server.listen,
     port: config.server.port,
     onListen: () => {},
-  }, app.fetch);
+  }, createApp(ctx).fetch);
+  // Seed 000 gave each camera its own signaling port; kept for its clients when configured.
+  const signalServers = config.cameras.filter((c) => c.webrtcPort !== 0).map((camera) => {
+    log.info(`${camera.name}: WebSocket signaling on port ${camera.webrtcPort} at /ws`);
+    return Deno.serve(
+      { hostname: config.server.listen, port: camera.webrtcPort, onListen: () => {} },
+      cameraSignalApp(ctx, camera.name).fetch,
+    );
+  });
 
   return {
     streams,
@@ -57,7 +73,7 @@ export async function startService(config: Config): Promise<Service> {
       whep.closeAll();
       await Promise.all([...cameras.values()].map((c) => c.stop()));
       for (const stream of streams.all()) stream.close();
-      await server.shutdown();
+      await Promise.all([server, ...signalServers].map((s) => s.shutdown()));
     },
   };
 }

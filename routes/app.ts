@@ -2,6 +2,8 @@ import { Hono } from "hono";
 import { NotFoundError } from "../lib/errors.ts";
 import type { ServiceContext } from "./context.ts";
 import { errorResponse } from "./errors.ts";
+import { offerRoutes } from "./offer.ts";
+import { signalRoutes } from "./signal.ts";
 import { staticRoutes } from "./static.ts";
 import { statusRoutes } from "./status.ts";
 import { whepRoutes } from "./whep.ts";
@@ -11,7 +13,9 @@ import { wsRoutes } from "./ws.ts";
 export function createApp(ctx: ServiceContext): Hono {
   const app = new Hono();
   app.route("/", statusRoutes(ctx));
+  app.route("/", signalRoutes(ctx));
   app.route("/", wsRoutes(ctx));
+  app.route("/", offerRoutes(ctx));
   app.route("/", whepRoutes(ctx));
   app.route("/", staticRoutes());
   app.notFound((c) => errorResponse(new NotFoundError(`no route for ${c.req.method} ${c.req.path}`)));

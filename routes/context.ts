@@ -9,6 +9,8 @@ export interface ServiceContext {
   memory: MemoryGuard;
   startedAtMs: number;
   whep: WhepSessions;
+  /** `Link` header values announcing the configured ICE servers to WHEP clients. */
+  iceLinks: string[];
 }
 
 /** The stream with this name, or a NotFoundError that names it. */

@@ -5,6 +5,7 @@ import {
   TooLargeError,
   UnsupportedMediaTypeError,
 } from "../lib/errors.ts";
+import type { Stream } from "../lib/stream.ts";
 import { requireStream, type ServiceContext } from "./context.ts";
 
 /** Largest SDP offer or fragment taken; real offers are a few KiB. */
@@ -18,13 +19,19 @@ const CORS_HEADERS: Record<string, string> = {
   "Access-Control-Expose-Headers": "Location, ETag, Link, Accept-Patch",
 };
 
+/** Adds the CORS headers after the handler, so error responses carry them too and a page can read why. */
+export async function cors(c: Context, next: () => Promise<void>): Promise<void> {
+  await next();
+  for (const [name, value] of Object.entries(CORS_HEADERS)) c.res.headers.set(name, value);
+}
+
 /** The media type without parameters, lower case. */
-function mediaType(c: Context): string {
+export function mediaType(c: Context): string {
   return (c.req.header("content-type") ?? "").split(";")[0].trim().toLowerCase();
 }
 
 /** The body as text, refused with TooLargeError past MAX_BODY_BYTES without reading the rest. */
-async function boundedText(c: Context): Promise<string> {
+export async function boundedText(c: Context): Promise<string> {
   const declared = Number(c.req.header("content-length") ?? 0);
   if (declared > MAX_BODY_BYTES) throw new TooLargeError(`body over ${MAX_BODY_BYTES} bytes`);
   const chunks: Uint8Array[] = [];
@@ -44,17 +51,31 @@ async function boundedText(c: Context): Promise<string> {
 }
 
 /**
+ * Answers an SDP offer as a WHEP POST does: 201, the SDP answer, the session URL, its ETag and a
+ * Link header per configured ICE server (WHIP §4.6).
+ */
+export async function whepCreated(
+  c: Context,
+  ctx: ServiceContext,
+  stream: Stream,
+  offer: string,
+): Promise<Response> {
+  const answer = await ctx.whep.create(stream, offer);
+  return c.body(answer.sdp, 201, {
+    "Content-Type": "application/sdp",
+    Location: `/whep/${stream.name}/${answer.id}`,
+    ETag: `"${answer.etag}"`,
+    Link: ctx.iceLinks,
+  });
+}
+
+/**
  * WHEP (draft-ietf-wish-whep): `POST /whep/<stream>` (alias `POST /<stream>/whep`) with an SDP
  * offer answers 201 with the SDP answer and the session URL; `PATCH` trickles candidates, `DELETE`
  * ends the session; `GET` and `OPTIONS` answer without side effects.
  */
 export function whepRoutes(ctx: ServiceContext): Hono {
   const app = new Hono();
-  // After the handler, so error responses carry them too and a page can read why it was refused.
-  const cors = async (c: Context, next: () => Promise<void>) => {
-    await next();
-    for (const [name, value] of Object.entries(CORS_HEADERS)) c.res.headers.set(name, value);
-  };
   app.use("/whep/*", cors);
   app.use("/:stream/whep", cors);
 
@@ -64,13 +85,7 @@ export function whepRoutes(ctx: ServiceContext): Hono {
       throw new UnsupportedMediaTypeError("Content-Type must be application/sdp");
     }
     const offer = await boundedText(c);
-    const stream = requireStream(ctx, name);
-    const answer = await ctx.whep.create(stream, offer);
-    return c.body(answer.sdp, 201, {
-      "Content-Type": "application/sdp",
-      Location: `/whep/${stream.name}/${answer.id}`,
-      ETag: `"${answer.etag}"`,
-    });
+    return await whepCreated(c, ctx, requireStream(ctx, name), offer);
   };
   const endpointOptions = (c: Context) => {
     requireStream(ctx, c.req.param("stream")!);

@@ -1,9 +1,16 @@
 import { RTCPeerConnection, type RTCRtpSender, useH264, useVP8 } from "werift";
-import { ConflictError, NotFoundError, PreconditionFailedError, UnsupportedError } from "../errors.ts";
+import {
+  ConflictError,
+  NotFoundError,
+  PreconditionFailedError,
+  UnavailableError,
+  UnsupportedError,
+} from "../errors.ts";
 import { logger } from "../log.ts";
 import type { Reader } from "../reader.ts";
 import type { Stream } from "../stream.ts";
-import { chooseCodec, parseVideoOffer, withProfileLevelId } from "./offer.ts";
+import type { IceOptions } from "./ice.ts";
+import { chooseCodec, parseVideoOffer, type VideoOffer, withProfileLevelId } from "./offer.ts";
 import { rtpTimestamp, StreamPacketizer, ViewerSequence } from "./rtp.ts";
 
 const log = logger("whep");
@@ -102,6 +109,16 @@ function gatheringComplete(pc: RTCPeerConnection): Promise<void> {
 export class WhepSessions {
   readonly #sessions = new Map<string, WhepSession>();
   readonly #packetizers = new Map<Stream, StreamPacketizer>();
+  /** Offers being answered per stream, so concurrent POSTs cannot overshoot the viewer limit. */
+  readonly #pending = new Map<Stream, number>();
+  /** Tail of the gathering queue: see #gatherInTurn. */
+  #gathering: Promise<unknown> = Promise.resolve();
+
+  /**
+   * @param iceOptions werift ICE options for a new peer (read per viewer: addresses may change).
+   * @param maxClients viewers allowed per stream.
+   */
+  constructor(private readonly iceOptions: () => IceOptions, private readonly maxClients: number) {}
 
   /** Sessions alive now. */
   get size(): number {
@@ -114,23 +131,41 @@ export class WhepSessions {
     if (stream.source.state !== "running") {
       throw new ConflictError(`stream "${stream.name}" is ${stream.source.state}; try again shortly`);
     }
+    const viewers = [...this.#sessions.values()].filter((s) => s.stream === stream).length;
+    const pending = this.#pending.get(stream) ?? 0;
+    if (viewers + pending >= this.maxClients) {
+      throw new UnavailableError(
+        `stream "${stream.name}" has its ${this.maxClients} viewers (max_clients)`,
+        5,
+      );
+    }
+    this.#pending.set(stream, pending + 1);
+    try {
+      return await this.#answer(stream, offer, offerSdp);
+    } finally {
+      this.#pending.set(stream, this.#pending.get(stream)! - 1);
+    }
+  }
+
+  async #answer(stream: Stream, offer: VideoOffer, offerSdp: string): Promise<WhepAnswer> {
     const offered = chooseCodec(offer, stream.codec, stream.format?.profileLevelId);
     // The offer's own payload type and fmtp, so werift's exact fmtp match negotiates it.
     const codec = (stream.codec === "h264" ? useH264 : useVP8)({
       payloadType: offered.payloadType,
       ...(stream.codec === "h264" ? { parameters: offered.fmtp } : {}),
     });
-    const pc = new RTCPeerConnection({
-      codecs: { video: [codec] },
-      // Loopback is skipped by werift unless named; on a LAN the extra candidate is harmless.
-      iceAdditionalHostAddresses: ["127.0.0.1"],
-      iceUseIpv6: false,
-    });
+    const ice = this.iceOptions();
+    const pc = new RTCPeerConnection({ codecs: { video: [codec] }, ...ice });
     try {
       const transceiver = pc.addTransceiver("video", { direction: "sendonly" });
       await pc.setRemoteDescription({ type: "offer", sdp: offerSdp });
-      await pc.setLocalDescription(await pc.createAnswer());
-      await gatheringComplete(pc);
+      await this.#gatherInTurn(ice, async () => {
+        await pc.setLocalDescription(await pc.createAnswer());
+        await gatheringComplete(pc);
+      });
+      if (!/^a=candidate:/m.test(pc.localDescription!.sdp)) {
+        throw new UnavailableError("no ICE candidate could be gathered (is the UDP port range full?)", 5);
+      }
       const session = new WhepSession(
         stream,
         pc,
@@ -150,6 +185,18 @@ export class WhepSessions {
       await pc.close();
       throw err;
     }
+  }
+
+  /**
+   * With a port range, werift probes for a free port, closes the probe and binds later: two peers
+   * gathering at once pick the same port and the second bind throws EADDRINUSE out of an event
+   * handler, which ends the process. So peers with a port range gather one at a time.
+   */
+  #gatherInTurn(ice: IceOptions, gather: () => Promise<void>): Promise<void> {
+    if (!ice.icePortRange) return gather();
+    const turn = this.#gathering.then(gather);
+    this.#gathering = turn.catch(() => {});
+    return turn;
   }
 
   /** Adds trickled candidates (an RFC 8840 sdpfrag) to a session after checking its ETag. */

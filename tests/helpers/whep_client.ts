@@ -42,6 +42,18 @@ export class WhepViewer {
     return this.pc.localDescription!.sdp;
   }
 
+  /**
+   * The offer split as a trickling client sends it (seed 000's browser page): the SDP without its
+   * candidates, and each candidate line as the browser's RTCIceCandidate.candidate gives it.
+   */
+  async trickledOffer(): Promise<{ sdp: string; candidates: string[] }> {
+    const lines = (await this.offer()).split("\r\n");
+    return {
+      sdp: lines.filter((l) => !l.startsWith("a=candidate:") && l !== "a=end-of-candidates").join("\r\n"),
+      candidates: lines.filter((l) => l.startsWith("a=candidate:")).map((l) => l.slice(2)),
+    };
+  }
+
   /** Applies the server's answer. */
   async answer(sdp: string): Promise<void> {
     await this.pc.setRemoteDescription({ type: "answer", sdp });
@@ -55,5 +67,70 @@ export class WhepViewer {
   /** Closes the peer connection. */
   async close(): Promise<void> {
     await this.pc.close();
+  }
+}
+
+/** A signaling message the server sent (seed 000's JSON). */
+export interface SignalReply {
+  type: string;
+  sdp?: string;
+  message?: string;
+}
+
+/** A seed 000 WebSocket signaling channel, with every message the server sent kept in order. */
+export class SignalChannel {
+  readonly replies: SignalReply[] = [];
+  readonly closed: Promise<void>;
+
+  private constructor(readonly socket: WebSocket) {
+    socket.addEventListener("message", (e) => this.replies.push(JSON.parse(e.data)));
+    this.closed = new Promise((resolve) => socket.addEventListener("close", () => resolve()));
+  }
+
+  /** Opens the channel at a `ws://` URL. */
+  static async open(url: string): Promise<SignalChannel> {
+    const socket = new WebSocket(url);
+    await new Promise((resolve, reject) => {
+      socket.addEventListener("open", resolve);
+      socket.addEventListener("error", () => reject(new Error(`cannot open ${url}`)));
+    });
+    return new SignalChannel(socket);
+  }
+
+  /** Sends one JSON message (or raw text, to test refusals). */
+  send(message: unknown): void {
+    this.socket.send(typeof message === "string" ? message : JSON.stringify(message));
+  }
+
+  /** The next reply after the `seen` first ones, waiting up to `timeoutMs`. */
+  async reply(seen: number, timeoutMs = 20_000): Promise<SignalReply> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.replies.length <= seen) {
+      if (Date.now() > deadline) throw new Error(`no signaling reply after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return this.replies[seen];
+  }
+
+  /**
+   * Plays `viewer` over this channel as seed 000's page does: the offer without candidates, then each
+   * candidate as its own message; applies the answer.
+   */
+  async watch(viewer: WhepViewer): Promise<void> {
+    const { sdp, candidates } = await viewer.trickledOffer();
+    const seen = this.replies.length;
+    this.send({ type: "offer", sdp });
+    for (const candidate of candidates) {
+      this.send({ type: "candidate", candidate: { candidate, sdpMid: "0", sdpMLineIndex: 0 } });
+    }
+    const answer = await this.reply(seen);
+    if (answer.type !== "answer") throw new Error(`expected an answer, got ${JSON.stringify(answer)}`);
+    await viewer.answer(answer.sdp!);
+  }
+
+  /** Closes the socket and waits for the close to complete. */
+  async close(): Promise<void> {
+    this.socket.close();
+    await this.closed;
   }
 }

@@ -23,6 +23,7 @@ function problemsOf(fn: () => unknown): string[] {
 
 const NAME_REASON = "must be 1-63 of a-z, 0-9, '_' and '-', starting with a letter or digit (used in URLs)";
 const DEVICE_REASON = "must be a device path like /dev/video0 (A-Z a-z 0-9 _ - . / : only, no '..')";
+const ICE_URL_REASON = `must be a stun:, turn: or turns: URL such as "stun:stun.example.org:3478"`;
 const LIBCAMERA_REASON = "must contain only A-Z a-z 0-9 _ / @ . : + - (a libcamera camera name or empty)";
 
 Deno.test("an empty file means every default and no cameras", () => {
@@ -30,6 +31,14 @@ Deno.test("an empty file means every default and no cameras", () => {
     server: { listen: "0.0.0.0", port: 8080, logLevel: "info", publicIp: "" },
     limits: { maxMemoryUsageMb: 512, readerQueueFrames: 90 },
     supervisor: { stallTimeoutMs: 5000, restartDelayMs: 500, restartDelayMaxMs: 30000 },
+    webrtc: {
+      iceServers: [],
+      interfacesInclude: [],
+      interfacesExclude: [],
+      udpPortMin: 0,
+      udpPortMax: 0,
+      maxClients: 30,
+    },
     cameras: [],
   });
 });
@@ -49,6 +58,7 @@ Deno.test("a camera with only a name gets every camera default", () => {
     keyframeInterval: 30,
     flipMethod: "none",
     scalingEnabled: false,
+    webrtcPort: 0,
   }]);
 });
 
@@ -66,6 +76,18 @@ reader_queue_frames = 2
 stall_timeout_ms = 500
 restart_delay_ms = 50
 restart_delay_max_ms = 50
+[webrtc]
+interfaces_include = ["eth0", "wlan0"]
+interfaces_exclude = ["docker0"]
+udp_port_min = 40000
+udp_port_max = 40100
+max_clients = 5
+[[webrtc.ice_servers]]
+urls = "stun:stun.example.org:3478"
+[[webrtc.ice_servers]]
+urls = ["turn:turn.example.org:3478?transport=udp", "turns:turn.example.org:5349"]
+username = "user"
+credential = "secret"
 [[cameras]]
 name = "pi_cam-2"
 source = "libcamera"
@@ -80,11 +102,27 @@ bitrate = 50_000_000
 keyframe_interval = 1000
 flip_method = "rotate-270"
 scaling_enabled = true
+webrtc_port = 5557
 `);
   assert.deepEqual(config, {
     server: { listen: "::", port: 0, logLevel: "debug", publicIp: "203.0.113.7" },
     limits: { maxMemoryUsageMb: 1024, readerQueueFrames: 2 },
     supervisor: { stallTimeoutMs: 500, restartDelayMs: 50, restartDelayMaxMs: 50 },
+    webrtc: {
+      iceServers: [
+        { urls: ["stun:stun.example.org:3478"], username: "", credential: "" },
+        {
+          urls: ["turn:turn.example.org:3478?transport=udp", "turns:turn.example.org:5349"],
+          username: "user",
+          credential: "secret",
+        },
+      ],
+      interfacesInclude: ["eth0", "wlan0"],
+      interfacesExclude: ["docker0"],
+      udpPortMin: 40000,
+      udpPortMax: 40100,
+      maxClients: 5,
+    },
     cameras: [{
       name: "pi_cam-2",
       source: "libcamera",
@@ -99,6 +137,7 @@ scaling_enabled = true
       keyframeInterval: 1000,
       flipMethod: "rotate-270",
       scalingEnabled: true,
+      webrtcPort: 5557,
     }],
   });
 });
@@ -175,6 +214,60 @@ Deno.test("each bad value is one line: key path, value as JSON, reason", async (
       [`cameras: {"name":"a"} — must be an array of tables ([[cameras]])`],
     ],
     ["camera that is not a table", `cameras = [1]`, [`cameras[0]: 1 — must be a table`]],
+    // [webrtc]
+    ["unknown webrtc key", `[webrtc]\nmtu = 1200`, [`webrtc.mtu: 1200 — unknown key`]],
+    ["ICE server without urls", `[[webrtc.ice_servers]]\nusername = "u"`, [
+      `webrtc.ice_servers[0].urls: (missing) — required`,
+    ]],
+    ["ICE server URL that is not stun/turn", `[[webrtc.ice_servers]]\nurls = "http://stun.example.org"`, [
+      `webrtc.ice_servers[0].urls: "http://stun.example.org" — ${ICE_URL_REASON}`,
+    ]],
+    ["bad URL in a list", `[[webrtc.ice_servers]]\nurls = ["stun:a.example", "stun:b example"]`, [
+      `webrtc.ice_servers[0].urls[1]: "stun:b example" — ${ICE_URL_REASON}`,
+    ]],
+    ["empty urls list", `[[webrtc.ice_servers]]\nurls = []`, [
+      `webrtc.ice_servers[0].urls: [] — must be a string or a non-empty array of strings`,
+    ]],
+    ["TURN without credentials", `[[webrtc.ice_servers]]\nurls = "turn:t.example:3478"`, [
+      `webrtc.ice_servers[0].username: (missing) — required for a turn: or turns: URL`,
+      `webrtc.ice_servers[0].credential: (missing) — required for a turn: or turns: URL`,
+    ]],
+    [
+      "a quote in a TURN credential (it goes into a Link header)",
+      `[[webrtc.ice_servers]]\nurls = "turn:t.example"\nusername = "u"\ncredential = 'a"b'`,
+      [`webrtc.ice_servers[0].credential: "a\\"b" — must not contain quotes, backslashes or control characters`],
+    ],
+    ["interfaces as a string", `[webrtc]\ninterfaces_include = "eth0"`, [
+      `webrtc.interfaces_include: "eth0" — must be an array of strings`,
+    ]],
+    ["interface name too long", `[webrtc]\ninterfaces_exclude = ["abcdefghijklmnop"]`, [
+      `webrtc.interfaces_exclude[0]: "abcdefghijklmnop" — must be a network interface name such as eth0 (1-15 characters)`,
+    ]],
+    ["port range without its top", `[webrtc]\nudp_port_min = 40000`, [
+      `webrtc.udp_port_max: (missing) — must be an integer from 40001 to 65535`,
+    ]],
+    ["port range of one port", `[webrtc]\nudp_port_min = 40000\nudp_port_max = 40000`, [
+      `webrtc.udp_port_max: 40000 — must be an integer from 40001 to 65535`,
+    ]],
+    ["port range top without its bottom", `[webrtc]\nudp_port_max = 40000`, [
+      `webrtc.udp_port_max: 40000 — must be 0 when udp_port_min is 0 (0 and 0 = any port)`,
+    ]],
+    ["max_clients 0", `[webrtc]\nmax_clients = 0`, [
+      `webrtc.max_clients: 0 — must be an integer from 1 to 1000`,
+    ]],
+    ["webrtc_port out of range", `[[cameras]]\nname = "a"\nwebrtc_port = 70000`, [
+      `cameras[0].webrtc_port: 70000 — must be an integer from 0 to 65535`,
+    ]],
+    ["webrtc_port on the HTTP port", `[[cameras]]\nname = "a"\nwebrtc_port = 8080`, [
+      `cameras[0].webrtc_port: 8080 — port already used by server.port`,
+    ]],
+    [
+      "two cameras on one webrtc_port",
+      `[[cameras]]\nname = "a"\nwebrtc_port = 5557\n[[cameras]]\nname = "b"\nwebrtc_port = 5557`,
+      [
+        `cameras[1].webrtc_port: 5557 — port already used by cameras[0].webrtc_port`,
+      ],
+    ],
     // out of range
     ["fps 0", `[[cameras]]\nname = "a"\nfps = 0`, [`cameras[0].fps: 0 — must be an integer from 1 to 120`]],
     ["fps 121", `[[cameras]]\nname = "a"\nfps = 121`, [

@@ -1,0 +1,90 @@
+/**
+ * Seed 000's signaling: JSON messages over a WebSocket, one viewer per socket, answered by the same
+ * WHEP sessions as `POST /whep/<stream>`. The client sends `{"type":"offer","sdp"}` and may trickle
+ * `{"type":"candidate","candidate":{"candidate":"candidate:..."}}`; the server answers
+ * `{"type":"answer","sdp"}` with every server candidate in it (so it sends none separately), or
+ * `{"type":"error","message"}`. Closing the socket ends the session.
+ */
+import { BadRequestError, NotFoundError } from "../errors.ts";
+import { logger } from "../log.ts";
+import type { Stream } from "../stream.ts";
+import type { WhepSessions } from "./whep.ts";
+
+const log = logger("signal");
+
+/** A client message, checked. `candidate` is null for an end-of-candidates message. */
+export type SignalMessage = { type: "offer"; sdp: string } | { type: "candidate"; candidate: string | null };
+
+/** Parses one client message; anything else is a BadRequestError that says what was expected. */
+export function parseSignal(text: unknown): SignalMessage {
+  if (typeof text !== "string") throw new BadRequestError("messages must be JSON text, not binary");
+  let msg: unknown;
+  try {
+    msg = JSON.parse(text);
+  } catch {
+    throw new BadRequestError("message is not JSON");
+  }
+  if (typeof msg !== "object" || msg === null) throw new BadRequestError("message is not a JSON object");
+  const { type, sdp, candidate } = msg as Record<string, unknown>;
+  if (type === "offer") {
+    if (typeof sdp !== "string") throw new BadRequestError(`an offer needs "sdp" as a string`);
+    return { type, sdp };
+  }
+  if (type === "candidate") {
+    // RTCIceCandidateInit as the browser's onicecandidate gives it; null or "" ends the candidates.
+    const line = typeof candidate === "object" && candidate !== null
+      ? (candidate as Record<string, unknown>).candidate
+      : candidate;
+    if (line === null || line === undefined || line === "") return { type, candidate: null };
+    // One line only: it becomes an a= line of an sdpfrag.
+    if (typeof line !== "string" || !/^(a=)?candidate:[^\r\n]+$/.test(line)) {
+      throw new BadRequestError(`"candidate.candidate" must be one "candidate:..." line`);
+    }
+    return { type, candidate: line.replace(/^a=/, "") };
+  }
+  throw new BadRequestError(`unknown message type ${JSON.stringify(type)} (expected "offer" or "candidate")`);
+}
+
+/** Serves one signaling socket for `stream` until it closes; the session it made ends with it. */
+export function serveSignaling(socket: WebSocket, stream: Stream, whep: WhepSessions): void {
+  let sessionId: string | undefined;
+  let closed = false;
+  const send = (message: Record<string, string>) => {
+    if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+  };
+  const end = () => {
+    if (sessionId === undefined) return;
+    try {
+      whep.delete(stream.name, sessionId);
+    } catch (err) {
+      // The session may have ended by itself (ICE failure) before the socket closed.
+      if (!(err instanceof NotFoundError)) throw err;
+    }
+  };
+  const handle = async (data: unknown) => {
+    const message = parseSignal(data);
+    if (message.type === "offer") {
+      if (sessionId !== undefined) throw new BadRequestError("this socket already has a session");
+      const answer = await whep.create(stream, message.sdp);
+      sessionId = answer.id;
+      if (closed) return end();
+      send({ type: "answer", sdp: answer.sdp });
+    } else if (message.candidate !== null) {
+      if (sessionId === undefined) throw new BadRequestError("a candidate before the offer");
+      await whep.addCandidates(stream.name, sessionId, "*", `a=${message.candidate}\r\n`);
+    }
+  };
+  // One message at a time, so a candidate sent right after the offer waits for the session.
+  let queue = Promise.resolve();
+  socket.addEventListener("message", (event) => {
+    queue = queue.then(() => handle(event.data)).catch((err) => {
+      const text = err instanceof Error ? err.message.split("\n")[0] : String(err);
+      log.info(`${stream.name}: ${text}`);
+      send({ type: "error", message: text });
+    });
+  });
+  socket.addEventListener("close", () => {
+    closed = true;
+    queue = queue.then(end);
+  });
+}

@@ -1,0 +1,56 @@
+import { type Context, Hono } from "hono";
+import { BadRequestError, NotFoundError, UnsupportedMediaTypeError } from "../lib/errors.ts";
+import type { Stream } from "../lib/stream.ts";
+import { requireStream, type ServiceContext } from "./context.ts";
+import { boundedText, cors, mediaType, whepCreated } from "./whep.ts";
+
+/** `?stream=<name>`, else the first configured stream. */
+function offeredStream(c: Context, ctx: ServiceContext): Stream {
+  const name = c.req.query("stream");
+  if (name !== undefined) return requireStream(ctx, name);
+  const first = ctx.streams.all()[0];
+  if (!first) throw new NotFoundError("no stream is configured");
+  return first;
+}
+
+/** The SDP of a seed 004 offer, `{"type":"offer","sdp":"..."}`. */
+function offerSdp(body: string): string {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    throw new BadRequestError("body is not JSON");
+  }
+  const { type, sdp } = (typeof json === "object" && json !== null ? json : {}) as Record<string, unknown>;
+  if (type !== "offer" || typeof sdp !== "string") {
+    throw new BadRequestError(`body must be {"type":"offer","sdp":"..."}`);
+  }
+  return sdp;
+}
+
+/**
+ * `POST /offer` (seed 004 and the design card) for `?stream=<name>` or the first stream: an
+ * `application/sdp` body is a WHEP POST; a JSON offer gets 200 with `{"type":"answer","sdp"}`, plus
+ * Location and ETag so the session can be PATCHed and DELETEd like a WHEP one.
+ */
+export function offerRoutes(ctx: ServiceContext): Hono {
+  const app = new Hono();
+  app.use("/offer", cors);
+  app.post("/offer", async (c) => {
+    const type = mediaType(c);
+    if (type === "application/sdp") {
+      return await whepCreated(c, ctx, offeredStream(c, ctx), await boundedText(c));
+    }
+    if (type !== "application/json") {
+      throw new UnsupportedMediaTypeError("Content-Type must be application/sdp or application/json");
+    }
+    const sdp = offerSdp(await boundedText(c));
+    const stream = offeredStream(c, ctx);
+    const answer = await ctx.whep.create(stream, sdp);
+    return c.json({ type: "answer", sdp: answer.sdp }, 200, {
+      Location: `/whep/${stream.name}/${answer.id}`,
+      ETag: `"${answer.etag}"`,
+    });
+  });
+  return app;
+}

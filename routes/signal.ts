@@ -1,0 +1,32 @@
+import { type Context, Hono } from "hono";
+import { BadRequestError, NotFoundError } from "../lib/errors.ts";
+import type { Stream } from "../lib/stream.ts";
+import { serveSignaling } from "../lib/webrtc/signaling.ts";
+import { requireStream, type ServiceContext } from "./context.ts";
+import { errorResponse } from "./errors.ts";
+
+/** Upgrades to seed 000's JSON signaling socket for `stream`. */
+function upgrade(c: Context, ctx: ServiceContext, stream: Stream): Response {
+  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+    throw new BadRequestError("expected a WebSocket upgrade request");
+  }
+  const { socket, response } = Deno.upgradeWebSocket(c.req.raw);
+  serveSignaling(socket, stream, ctx.whep);
+  return response;
+}
+
+/** `GET /ws/signal/<stream>`: seed 000's WebSocket signaling, one channel per stream. */
+export function signalRoutes(ctx: ServiceContext): Hono {
+  const app = new Hono();
+  app.get("/ws/signal/:stream", (c) => upgrade(c, ctx, requireStream(ctx, c.req.param("stream"))));
+  return app;
+}
+
+/** The app on a camera's own `webrtc_port`: `GET /ws` is that camera's signaling channel, as in seed 000. */
+export function cameraSignalApp(ctx: ServiceContext, streamName: string): Hono {
+  const app = new Hono();
+  app.get("/ws", (c) => upgrade(c, ctx, requireStream(ctx, streamName)));
+  app.notFound((c) => errorResponse(new NotFoundError(`no route for ${c.req.method} ${c.req.path}`)));
+  app.onError((err) => errorResponse(err));
+  return app;
+}
