@@ -10,7 +10,7 @@
 /** RTP header bytes of the packets we send: no CSRCs, no header extensions negotiated. */
 export const RTP_HEADER_BYTES = 12;
 
-/** What the history keeps of a packet sent to the viewer: enough to send it again as it was. */
+/** A packet to send again as it was first sent. */
 export interface SentPacket {
   sequenceNumber: number;
   timestamp: number;
@@ -56,27 +56,38 @@ export interface NackOutcome {
   unknown: number;
 }
 
-interface Entry {
-  packet: SentPacket;
-  bytes: number;
-  /** When it was last resent (ms, the caller's clock); -Infinity until then. */
-  resentAtMs: number;
-}
-
-/** The packets recently sent to one viewer and the budget for sending them again. */
+/**
+ * The packets recently sent to one viewer and the budget for sending them again. The ring is kept in
+ * parallel arrays allocated once, so remembering a packet allocates nothing on the per-packet path.
+ */
 export class RetransmitHistory {
-  readonly #ring: (Entry | undefined)[];
+  readonly #seq: Int32Array;
+  readonly #timestamp: Uint32Array;
+  readonly #marker: Uint8Array;
+  /** When each packet was last resent (ms, the caller's clock); -Infinity until then. */
+  readonly #resentAtMs: Float64Array;
+  readonly #payload: (Uint8Array | undefined)[];
   #tokens: number;
 
   constructor(readonly limits: RetransmitLimits = DEFAULT_RETRANSMIT_LIMITS) {
-    this.#ring = new Array(limits.historyPackets);
+    const n = limits.historyPackets;
+    this.#seq = new Int32Array(n).fill(-1);
+    this.#timestamp = new Uint32Array(n);
+    this.#marker = new Uint8Array(n);
+    this.#resentAtMs = new Float64Array(n);
+    this.#payload = new Array(n);
     this.#tokens = limits.burstBytes;
   }
 
   /** Remembers a packet as sent; its size earns the retransmission budget its share. */
-  sent(packet: SentPacket): void {
-    const bytes = RTP_HEADER_BYTES + packet.payload.byteLength;
-    this.#ring[packet.sequenceNumber % this.#ring.length] = { packet, bytes, resentAtMs: -Infinity };
+  sent(sequenceNumber: number, timestamp: number, marker: boolean, payload: Uint8Array): void {
+    const i = sequenceNumber % this.#seq.length;
+    this.#seq[i] = sequenceNumber;
+    this.#timestamp[i] = timestamp;
+    this.#marker[i] = marker ? 1 : 0;
+    this.#resentAtMs[i] = -Infinity;
+    this.#payload[i] = payload;
+    const bytes = RTP_HEADER_BYTES + payload.byteLength;
     this.#tokens = Math.min(this.limits.burstBytes, this.#tokens + bytes * this.limits.bitrateShare);
   }
 
@@ -85,18 +96,27 @@ export class RetransmitHistory {
     const outcome: NackOutcome = { resend: [], duplicate: 0, overCap: 0, unknown: 0 };
     const intervalMs = Math.max(rttMs, this.limits.minIntervalMs);
     for (const seq of lost) {
-      const entry = this.#ring[seq % this.#ring.length];
+      const i = seq % this.#seq.length;
+      const payload = this.#payload[i];
       // A slot holds the latest packet with that index: any other number is older than the history.
-      if (!entry || entry.packet.sequenceNumber !== seq) {
+      if (this.#seq[i] !== seq || !payload) {
         outcome.unknown++;
-      } else if (nowMs - entry.resentAtMs < intervalMs) {
+        continue;
+      }
+      const bytes = RTP_HEADER_BYTES + payload.byteLength;
+      if (nowMs - this.#resentAtMs[i] < intervalMs) {
         outcome.duplicate++;
-      } else if (entry.bytes > this.#tokens) {
+      } else if (bytes > this.#tokens) {
         outcome.overCap++;
       } else {
-        this.#tokens -= entry.bytes;
-        entry.resentAtMs = nowMs;
-        outcome.resend.push(entry.packet);
+        this.#tokens -= bytes;
+        this.#resentAtMs[i] = nowMs;
+        outcome.resend.push({
+          sequenceNumber: seq,
+          timestamp: this.#timestamp[i],
+          marker: this.#marker[i] === 1,
+          payload,
+        });
       }
     }
     return outcome;

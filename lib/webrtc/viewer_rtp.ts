@@ -94,12 +94,7 @@ export class ViewerRtp {
   /** Sends one shared payload as this viewer's next packet and remembers it for retransmission. */
   async send(shared: SharedPayload, timestamp: number): Promise<void> {
     const packet = this.#sequence.packet(shared, timestamp);
-    this.#history.sent({
-      sequenceNumber: packet.header.sequenceNumber,
-      timestamp,
-      marker: shared.marker,
-      payload: shared.payload,
-    });
+    this.#history.sent(packet.header.sequenceNumber, timestamp, shared.marker, shared.payload);
     await this.sender.sendRtp(packet);
     this.#packetCount = (this.#packetCount + 1) >>> 0;
     this.#octetCount = (this.#octetCount + shared.payload.byteLength) >>> 0;

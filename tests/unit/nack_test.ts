@@ -18,10 +18,16 @@ function packet(sequenceNumber: number): SentPacket {
   return { sequenceNumber, timestamp: sequenceNumber * 3000, marker: true, payload: new Uint8Array(100) };
 }
 
+/** Records a 112-byte packet as sent. */
+function sent(history: RetransmitHistory, seq: number): void {
+  const p = packet(seq);
+  history.sent(p.sequenceNumber, p.timestamp, p.marker, p.payload);
+}
+
 /** A history that has sent these sequence numbers. */
 function historyOf(limits: RetransmitLimits, ...seqs: number[]): RetransmitHistory {
   const history = new RetransmitHistory(limits);
-  for (const seq of seqs) history.sent(packet(seq));
+  for (const seq of seqs) sent(history, seq);
   return history;
 }
 
@@ -94,7 +100,7 @@ Deno.test("retransmitted bytes stay within the share of the bytes sent, plus the
   let resentBytes = 0;
   // A flood: every packet sent is followed by a NACK for the last 8, each time a round trip later.
   for (let seq = 0; seq < 1000; seq++) {
-    history.sent(packet(seq));
+    sent(history, seq);
     sentBytes += 112;
     const lost = Array.from({ length: 8 }, (_, i) => (seq - i) & 0xffff);
     resentBytes += history.nack(lost, seq * 100, 50).resend.length * 112;
@@ -108,10 +114,10 @@ Deno.test("the budget refills from the bytes sent and never beyond the burst", (
   const history = historyOf(LIMITS, 0, 1, 2, 3, 4, 5, 6, 7);
   assert.equal(history.nack([0, 1, 2, 3], 0, 50).resend.length, 3, "the burst");
   // Four more packets sent earn a quarter of their bytes: one packet's worth.
-  for (const seq of [8, 9, 10, 11]) history.sent(packet(seq));
+  for (const seq of [8, 9, 10, 11]) sent(history, seq);
   assert.equal(history.nack([4, 5], 0, 50).resend.length, 1);
   // A long quiet run earns no more than the burst.
-  for (let seq = 12; seq < 200; seq++) history.sent(packet(seq));
+  for (let seq = 12; seq < 200; seq++) sent(history, seq);
   assert.equal(history.nack([192, 193, 194, 195, 196, 197, 198, 199], 0, 50).resend.length, 3);
 });
 
