@@ -38,7 +38,7 @@ class WhepSession {
   constructor(
     readonly stream: Stream,
     readonly pc: RTCPeerConnection,
-    readonly sender: RTCRtpSender,
+    sender: RTCRtpSender,
     readonly remoteUfrag: string | undefined,
     private readonly packetizer: StreamPacketizer,
     totals: FeedbackCounts,
