@@ -1,5 +1,6 @@
 import type { MemoryStatus } from "./memory_guard.ts";
 import type { SourceState, Stream } from "./stream.ts";
+import type { WebrtcStreamStats } from "./webrtc/whep.ts";
 import { VERSION } from "./version.ts";
 
 /** One stream as the status API shows it (snake_case, like the seed projects' JSON). */
@@ -21,10 +22,24 @@ export interface StreamSummary {
   last_error: string | null;
   last_frame_ms: number | null;
   pid: number | null;
+  webrtc: WebrtcSummary;
 }
 
-/** Summarizes a stream for the API. */
-export function summarizeStream(stream: Stream, now = Date.now()): StreamSummary {
+/** A stream's WebRTC viewers now, and their RTCP feedback since the service started. */
+export interface WebrtcSummary {
+  viewers: number;
+  /** Sequence numbers asked for again in NACKs. */
+  nacks: number;
+  /** Packets sent again. */
+  retransmits: number;
+  /** NACKed packets not sent again (resent within the RTT, over the budget, or too old). */
+  retransmits_suppressed: number;
+  /** Picture loss indications. */
+  plis: number;
+}
+
+/** Summarizes a stream and its WebRTC figures for the API. */
+export function summarizeStream(stream: Stream, webrtc: WebrtcStreamStats, now = Date.now()): StreamSummary {
   const stats = stream.stats(now);
   const format = stream.format;
   return {
@@ -45,6 +60,13 @@ export function summarizeStream(stream: Stream, now = Date.now()): StreamSummary
     last_error: stream.source.lastError,
     last_frame_ms: stats.lastFrameMs,
     pid: stream.source.pid,
+    webrtc: {
+      viewers: webrtc.viewers,
+      nacks: webrtc.nacks,
+      retransmits: webrtc.retransmits,
+      retransmits_suppressed: webrtc.retransmitsSuppressed,
+      plis: webrtc.plis,
+    },
   };
 }
 
@@ -59,6 +81,7 @@ export interface ServiceStatus {
 /** Builds the `GET /status` body. */
 export function serviceStatus(
   streams: Stream[],
+  webrtcOf: (stream: Stream) => WebrtcStreamStats,
   memory: MemoryStatus,
   startedAtMs: number,
   now = Date.now(),
@@ -74,7 +97,7 @@ export function serviceStatus(
       pressure: memory.level,
       cuts: memory.cuts,
     },
-    streams: streams.map((s) => summarizeStream(s, now)),
+    streams: streams.map((s) => summarizeStream(s, webrtcOf(s), now)),
   };
 }
 

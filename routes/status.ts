@@ -1,16 +1,22 @@
 import { Hono } from "hono";
 import { healthOf, serviceStatus, summarizeStream } from "../lib/status.ts";
+import type { Stream } from "../lib/stream.ts";
 import { requireStream, type ServiceContext } from "./context.ts";
 
 /** `GET /health`, `GET /status`, `GET /api/streams[/<name>]`. */
 export function statusRoutes(ctx: ServiceContext): Hono {
   const app = new Hono();
+  const webrtcOf = (stream: Stream) => ctx.whep.stats(stream.name);
+  const summary = (stream: Stream) => summarizeStream(stream, webrtcOf(stream));
   app.get("/health", (c) => {
     const { healthy, body } = healthOf(ctx.streams.all());
     return c.json(body, healthy ? 200 : 503);
   });
-  app.get("/status", (c) => c.json(serviceStatus(ctx.streams.all(), ctx.memory.status, ctx.startedAtMs)));
-  app.get("/api/streams", (c) => c.json(ctx.streams.all().map((s) => summarizeStream(s))));
-  app.get("/api/streams/:name", (c) => c.json(summarizeStream(requireStream(ctx, c.req.param("name")))));
+  app.get(
+    "/status",
+    (c) => c.json(serviceStatus(ctx.streams.all(), webrtcOf, ctx.memory.status, ctx.startedAtMs)),
+  );
+  app.get("/api/streams", (c) => c.json(ctx.streams.all().map(summary)));
+  app.get("/api/streams/:name", (c) => c.json(summary(requireStream(ctx, c.req.param("name")))));
   return app;
 }

@@ -11,7 +11,8 @@ import type { Reader } from "../reader.ts";
 import type { Stream } from "../stream.ts";
 import type { IceOptions } from "./ice.ts";
 import { chooseCodec, parseVideoOffer, type VideoOffer, withProfileLevelId } from "./offer.ts";
-import { rtpTimestamp, StreamPacketizer, ViewerSequence } from "./rtp.ts";
+import { rtpTimestamp, StreamPacketizer } from "./rtp.ts";
+import { emptyFeedbackCounts, type FeedbackCounts, ViewerRtp } from "./viewer_rtp.ts";
 
 const log = logger("whep");
 
@@ -27,10 +28,16 @@ export interface WhepAnswer {
   sdp: string;
 }
 
+/** The WebRTC figures of one stream: viewers now, and feedback totals since the service started. */
+export interface WebrtcStreamStats extends FeedbackCounts {
+  viewers: number;
+}
+
 /** One viewer: its peer connection and, once connected, its reader and send loop. */
 class WhepSession {
   readonly id = crypto.randomUUID();
   readonly etag = crypto.randomUUID().replaceAll("-", "");
+  readonly rtp: ViewerRtp;
   #reader: Reader | null = null;
   #closed = false;
   readonly #connectTimer: ReturnType<typeof setTimeout>;
@@ -38,11 +45,13 @@ class WhepSession {
   constructor(
     readonly stream: Stream,
     readonly pc: RTCPeerConnection,
-    readonly sender: RTCRtpSender,
+    sender: RTCRtpSender,
     readonly remoteUfrag: string | undefined,
     private readonly packetizer: StreamPacketizer,
+    totals: FeedbackCounts,
     private readonly onClose: (session: WhepSession) => void,
   ) {
+    this.rtp = new ViewerRtp(sender, pc.cname, totals);
     this.#connectTimer = setTimeout(() => {
       log.info(`${stream.name}/${this.id}: not connected after ${CONNECT_TIMEOUT_MS} ms, closing`);
       this.close();
@@ -65,13 +74,10 @@ class WhepSession {
     if (this.#closed || this.#reader) return;
     const reader = this.stream.subscribe();
     this.#reader = reader;
-    const sequence = new ViewerSequence();
     try {
       for await (const au of reader) {
         const timestamp = rtpTimestamp(au.pts90k);
-        for (const shared of this.packetizer.payloads(au)) {
-          await this.sender.sendRtp(sequence.packet(shared, timestamp));
-        }
+        for (const shared of this.packetizer.payloads(au)) await this.rtp.send(shared, timestamp);
       }
     } finally {
       // The reader ends when the stream closes (shutdown): the session ends with it.
@@ -85,6 +91,13 @@ class WhepSession {
     this.#closed = true;
     clearTimeout(this.#connectTimer);
     this.#reader?.close();
+    this.rtp.close();
+    const { nacks, retransmits, retransmitsSuppressed, plis } = this.rtp.counts;
+    const rtt = this.rtp.rttMs === undefined ? "unknown" : `${this.rtp.rttMs.toFixed(1)} ms`;
+    log.info(
+      `${this.stream.name}/${this.id}: closed; NACKed ${nacks}, resent ${retransmits}, ` +
+        `suppressed ${retransmitsSuppressed}, PLIs ${plis}, RTT ${rtt}`,
+    );
     this.onClose(this);
     this.pc.close().catch((err: Error) => log.warn(`${this.stream.name}/${this.id}: close: ${err.message}`));
   }
@@ -109,6 +122,7 @@ function gatheringComplete(pc: RTCPeerConnection): Promise<void> {
 export class WhepSessions {
   readonly #sessions = new Map<string, WhepSession>();
   readonly #packetizers = new Map<Stream, StreamPacketizer>();
+  readonly #totals = new Map<string, FeedbackCounts>();
   /** Offers being answered per stream, so concurrent POSTs cannot overshoot the viewer limit. */
   readonly #pending = new Map<Stream, number>();
   /** Tail of the gathering queue: see #gatherInTurn. */
@@ -172,6 +186,7 @@ export class WhepSessions {
         transceiver.sender,
         offer.iceUfrag,
         this.#packetizerFor(stream),
+        this.#totalsFor(stream.name),
         (s) => this.#sessions.delete(s.id),
       );
       this.#sessions.set(session.id, session);
@@ -229,6 +244,22 @@ export class WhepSessions {
   /** Throws NotFoundError unless this session exists on this stream. */
   require(streamName: string, id: string): void {
     this.#session(streamName, id);
+  }
+
+  /** This stream's viewers now and its feedback totals (zero before its first viewer). */
+  stats(streamName: string): WebrtcStreamStats {
+    let viewers = 0;
+    for (const session of this.#sessions.values()) if (session.stream.name === streamName) viewers++;
+    return { viewers, ...(this.#totals.get(streamName) ?? emptyFeedbackCounts()) };
+  }
+
+  #totalsFor(streamName: string): FeedbackCounts {
+    let totals = this.#totals.get(streamName);
+    if (!totals) {
+      totals = emptyFeedbackCounts();
+      this.#totals.set(streamName, totals);
+    }
+    return totals;
   }
 
   #session(streamName: string, id: string): WhepSession {

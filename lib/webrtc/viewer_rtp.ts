@@ -1,0 +1,178 @@
+/**
+ * One viewer's RTP and RTCP on top of werift's RTCRtpSender. werift keeps SRTP, DTLS, receiver
+ * report bookkeeping, PLI and REMB; two of its behaviours are replaced for our senders:
+ *
+ * - NACKs: the router hands every RTCP packet to `sender.handleRtcpPacket`, looked up on the
+ *   instance, so shadowing that method on our sender object catches the generic NACK before werift's
+ *   unlimited resend and passes everything else to werift's own handler. No werift file is patched
+ *   and no other peer connection is affected.
+ * - Sender reports: werift starts its report loop on the first packet unless `rtcpRunning` (a public
+ *   field) says it runs already; we set it and send our own reports, whose clocks match capture time
+ *   (see sender_report.ts).
+ */
+import { Buffer } from "node:buffer";
+import {
+  GenericNack,
+  type RtcpPacket,
+  RtcpRrPacket,
+  RtcpSenderInfo,
+  RtcpSourceDescriptionPacket,
+  RtcpSrPacket,
+  RtcpTransportLayerFeedback,
+  type RTCRtpSender,
+  RtpHeader,
+  SourceDescriptionChunk,
+  SourceDescriptionItem,
+} from "werift";
+import { logger } from "../log.ts";
+import { DEFAULT_RTT_MS, RetransmitHistory, type SentPacket } from "./nack.ts";
+import { type SharedPayload, ViewerSequence } from "./rtp.ts";
+import { ntpFromEpochMs, reportClock, roundTripMs } from "./sender_report.ts";
+
+const log = logger("webrtc");
+
+/** Mean interval between sender reports; each one is randomized by ±50 % (RFC 3550 §6.2). */
+const REPORT_INTERVAL_MS = 1000;
+/** SDES item type of the canonical name. */
+const SDES_CNAME = 1;
+/** Weight of the previous RTT estimate when a new measurement arrives. */
+const RTT_SMOOTHING = 0.85;
+
+/** Feedback counters of one viewer, or of all viewers of a stream. */
+export interface FeedbackCounts {
+  /** Sequence numbers the viewer asked for again, over all its NACKs. */
+  nacks: number;
+  /** Packets sent again. */
+  retransmits: number;
+  /** NACKed packets not sent again: resent less than an RTT ago, over the budget, or no longer cached. */
+  retransmitsSuppressed: number;
+  /** Picture loss indications received. */
+  plis: number;
+}
+
+/** Counters at zero. */
+export function emptyFeedbackCounts(): FeedbackCounts {
+  return { nacks: 0, retransmits: 0, retransmitsSuppressed: 0, plis: 0 };
+}
+
+/** Sends one viewer's packets with its own sequence numbers, and answers its RTCP feedback. */
+export class ViewerRtp {
+  /** This viewer's counters; the same increments go to the stream's totals. */
+  readonly counts = emptyFeedbackCounts();
+  readonly #sequence = new ViewerSequence();
+  readonly #history = new RetransmitHistory();
+  #rttMs: number | undefined;
+  #packetCount = 0;
+  #octetCount = 0;
+  #reportTimer: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
+
+  constructor(
+    private readonly sender: RTCRtpSender,
+    private readonly cname: string,
+    private readonly totals: FeedbackCounts,
+  ) {
+    sender.rtcpRunning = true;
+    const stock = sender.handleRtcpPacket.bind(sender);
+    sender.handleRtcpPacket = (packet: RtcpPacket) => {
+      if (packet.type === RtcpTransportLayerFeedback.type && packet.feedback.count === GenericNack.count) {
+        this.#onNack((packet.feedback as GenericNack).lost);
+        sender.onRtcp.execute(packet);
+        return;
+      }
+      if (packet.type === RtcpRrPacket.type || packet.type === RtcpSrPacket.type) this.#onReports(packet);
+      stock(packet);
+    };
+    sender.onPictureLossIndication.subscribe(() => this.#count("plis", 1));
+  }
+
+  /** Smoothed round-trip time from the viewer's receiver reports, once one answered our report. */
+  get rttMs(): number | undefined {
+    return this.#rttMs;
+  }
+
+  /** Sends one shared payload as this viewer's next packet and remembers it for retransmission. */
+  async send(shared: SharedPayload, timestamp: number): Promise<void> {
+    const packet = this.#sequence.packet(shared, timestamp);
+    this.#history.sent(packet.header.sequenceNumber, timestamp, shared.marker, shared.payload);
+    await this.sender.sendRtp(packet);
+    this.#packetCount = (this.#packetCount + 1) >>> 0;
+    this.#octetCount = (this.#octetCount + shared.payload.byteLength) >>> 0;
+    if (this.#reportTimer === undefined && !this.#closed) this.#scheduleReport();
+  }
+
+  /** Stops the sender reports; the peer connection's close stops everything else. */
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#reportTimer);
+  }
+
+  #onNack(lost: number[]): void {
+    const outcome = this.#history.nack(lost, performance.now(), this.#rttMs ?? DEFAULT_RTT_MS);
+    this.#count("nacks", lost.length);
+    this.#count("retransmits", outcome.resend.length);
+    this.#count("retransmitsSuppressed", lost.length - outcome.resend.length);
+    for (const packet of outcome.resend) this.#resend(packet);
+  }
+
+  /** The packet as first sent: same SSRC and sequence number (no RTX is negotiated). */
+  #resend(packet: SentPacket): void {
+    const codec = this.sender.codec;
+    if (!codec) return;
+    const header = new RtpHeader({
+      ssrc: this.sender.ssrc,
+      payloadType: codec.payloadType,
+      sequenceNumber: packet.sequenceNumber,
+      timestamp: packet.timestamp,
+      marker: packet.marker,
+    });
+    const payload = Buffer.from(packet.payload.buffer, packet.payload.byteOffset, packet.payload.byteLength);
+    this.sender.dtlsTransport.sendRtp(payload, header).catch((err: Error) =>
+      log.debug(`retransmission of ${packet.sequenceNumber} failed: ${err.message}`)
+    );
+  }
+
+  #onReports(packet: RtcpRrPacket | RtcpSrPacket): void {
+    for (const report of packet.reports) {
+      if (report.ssrc !== this.sender.ssrc) continue;
+      const arrival = ntpFromEpochMs(performance.timeOrigin + performance.now());
+      const rtt = roundTripMs(arrival, report.lsr, report.dlsr);
+      if (rtt === undefined) continue;
+      this.#rttMs = this.#rttMs === undefined ? rtt : RTT_SMOOTHING * this.#rttMs + (1 - RTT_SMOOTHING) * rtt;
+    }
+  }
+
+  #scheduleReport(): void {
+    this.#reportTimer = setTimeout(() => {
+      this.#sendReport();
+      this.#scheduleReport();
+    }, REPORT_INTERVAL_MS * (0.5 + Math.random()));
+  }
+
+  #sendReport(): void {
+    const report = new RtcpSrPacket({
+      ssrc: this.sender.ssrc,
+      senderInfo: new RtcpSenderInfo({
+        ...reportClock(performance.timeOrigin, performance.now()),
+        packetCount: this.#packetCount,
+        octetCount: this.#octetCount,
+      }),
+    });
+    const sdes = new RtcpSourceDescriptionPacket({
+      chunks: [
+        new SourceDescriptionChunk({
+          source: this.sender.ssrc,
+          items: [new SourceDescriptionItem({ type: SDES_CNAME, text: this.cname })],
+        }),
+      ],
+    });
+    this.sender.dtlsTransport.sendRtcp([report, sdes]).catch((err: Error) =>
+      log.debug(`sender report failed: ${err.message}`)
+    );
+  }
+
+  #count(key: keyof FeedbackCounts, n: number): void {
+    this.counts[key] += n;
+    this.totals[key] += n;
+  }
+}
