@@ -74,6 +74,11 @@ export function summarizeStream(stream: Stream, webrtc: WebrtcStreamStats, now =
 export interface ServiceStatus {
   version: string;
   uptime_s: number;
+  /**
+   * Wall-clock ms that RTP timestamp 0 stands for: a WebRTC frame was captured at
+   * rtp_time_origin_ms + rtp / 90 (modulo the 32-bit wrap), which lets a viewer work out its delay.
+   */
+  rtp_time_origin_ms: number;
   memory: { rss_mb: number; heap_used_mb: number; limit_mb: number; pressure: string; cuts: number };
   streams: StreamSummary[];
 }
@@ -90,6 +95,7 @@ export function serviceStatus(
   return {
     version: VERSION,
     uptime_s: Math.round((now - startedAtMs) / 1000),
+    rtp_time_origin_ms: performance.timeOrigin,
     memory: {
       rss_mb: Math.round(usage.rss / 1048576),
       heap_used_mb: Math.round(usage.heapUsed / 1048576),

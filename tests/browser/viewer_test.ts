@@ -1,16 +1,48 @@
 import assert from "node:assert/strict";
+import type { Page } from "playwright-core";
 import { launchChromium } from "../helpers/browser.ts";
 import { getJson, startEdgecam, waitFor } from "../helpers/edgecam.ts";
 
-/** The parts of the page's HTMLVideoElement the test reads (Deno has no DOM types). */
-interface VideoElement {
-  currentTime: number;
-  videoWidth: number;
-  videoHeight: number;
-  getVideoPlaybackQuality(): { totalVideoFrames: number };
+/** What a tile exposes as `tile.edgecam`: the figures the page shows. */
+interface TileFigures {
+  transport: string;
+  codec?: string;
+  width?: number;
+  height?: number;
+  framesDecoded?: number;
+  latencyMs?: number | null;
+  candidatePair?: string;
 }
 
-Deno.test("Chromium plays the H.264 test pattern on the viewer page over the WebSocket", async () => {
+function tileFigures(page: Page, stream: string): Promise<TileFigures | null> {
+  return page.locator(`section[data-stream="${stream}"]`).evaluate((tile) =>
+    (tile as unknown as { edgecam?: TileFigures }).edgecam ?? null
+  );
+}
+
+/** Waits until the tile decodes frames, then checks they keep coming. */
+async function assertPlaying(
+  page: Page,
+  stream: string,
+  transport: string,
+  codec: string,
+): Promise<TileFigures> {
+  const first = await waitFor(`${stream} decoding over ${transport}`, async () => {
+    const f = await tileFigures(page, stream);
+    return f && f.transport === transport && (f.framesDecoded ?? 0) > 10 ? f : undefined;
+  }, 20_000);
+  await new Promise((r) => setTimeout(r, 2000));
+  const later = (await tileFigures(page, stream))!;
+  assert.ok(
+    later.framesDecoded! > first.framesDecoded! + 30,
+    `${stream}: ${first.framesDecoded} → ${later.framesDecoded}`,
+  );
+  assert.deepEqual([later.width, later.height], [640, 480], stream);
+  assert.equal(later.codec, codec, stream);
+  return later;
+}
+
+Deno.test("the viewer page: both cameras over WebRTC with live figures, on desktop and phone; WebSocket fallback", async (t) => {
   const edgecam = await startEdgecam({ path: "config.toml" });
   const browser = await launchChromium();
   try {
@@ -18,39 +50,64 @@ Deno.test("Chromium plays the H.264 test pattern on the viewer page over the Web
       "healthy",
       async () => (await getJson(`${edgecam.url}/health`)).status === 200 ? true : undefined,
     );
-    const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
-    const errors: string[] = [];
-    page.on("pageerror", (err) => errors.push(err.message));
-    await page.goto(edgecam.url);
-    const video = page.locator('section[data-stream="front"] video');
-    await video.waitFor({ timeout: 10_000 });
-    const sample = () =>
-      video.evaluate((element) => {
-        const v = element as unknown as VideoElement;
-        return {
-          currentTime: v.currentTime,
-          frames: v.getVideoPlaybackQuality().totalVideoFrames,
-          width: v.videoWidth,
-          height: v.videoHeight,
-        };
-      });
-    const first = await waitFor("playback", async () => {
-      const s = await sample();
-      return s.currentTime > 0.5 && s.frames > 10 ? s : undefined;
-    }, 20_000);
-    await new Promise((r) => setTimeout(r, 2000));
-    const later = await sample();
-    assert.ok(
-      later.currentTime > first.currentTime + 1,
-      `currentTime ${first.currentTime} → ${later.currentTime}`,
-    );
-    assert.ok(later.frames > first.frames + 30, `decoded frames ${first.frames} → ${later.frames}`);
-    assert.deepEqual([later.width, later.height], [640, 480]);
-    const figures = await page.locator('section[data-stream="front"] .figures').textContent();
-    assert.match(figures ?? "", /running · 640x480 · \d+ fps/);
     await Deno.mkdir("test-output", { recursive: true });
-    await page.screenshot({ path: "test-output/viewer.png" });
-    assert.deepEqual(errors, []);
+
+    await t.step(
+      "desktop: H.264 and VP8 decode over WHEP; delay, loss and candidate pair are shown",
+      async () => {
+        const page = await browser.newPage({ viewport: { width: 1100, height: 700 } });
+        const errors: string[] = [];
+        page.on("pageerror", (err) => errors.push(err.message));
+        await page.goto(edgecam.url);
+        await assertPlaying(page, "front", "webrtc", "video/H264");
+        await assertPlaying(page, "rear", "webrtc", "video/VP8");
+        const pair = await waitFor(
+          "the candidate pair",
+          async () => (await tileFigures(page, "front"))?.candidatePair,
+        );
+        assert.match(pair, /^host \S+:\d+ ↔ host [\d.]+:\d+$/);
+        const latency = await waitFor("a delay figure", async () => {
+          const f = await tileFigures(page, "front");
+          return typeof f?.latencyMs === "number" ? f.latencyMs : undefined;
+        });
+        assert.ok(latency > 0 && latency < 1000, `glass-to-glass delay ${latency} ms`);
+        const text = await page.locator('section[data-stream="front"] .figures').textContent();
+        assert.match(
+          text ?? "",
+          /running · 640x480 · \d+ fps · [\d.]+ Mbit\/s · H264 · loss [\d.]+ % · delay \d+ ms · webrtc/,
+        );
+        await page.screenshot({ path: "test-output/viewer-desktop.png" });
+        assert.deepEqual(errors, []);
+        await page.close({ runBeforeUnload: true });
+      },
+    );
+
+    await t.step("phone-sized screen: tiles stack and still play", async () => {
+      const page = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true });
+      await page.goto(edgecam.url);
+      await assertPlaying(page, "front", "webrtc", "video/H264");
+      const boxes = await Promise.all(
+        ["front", "rear"].map((s) => page.locator(`section[data-stream="${s}"]`).boundingBox()),
+      );
+      assert.ok(boxes[0]!.width <= 390 && boxes[1]!.y >= boxes[0]!.y + boxes[0]!.height, "one column");
+      await page.screenshot({ path: "test-output/viewer-phone.png" });
+      await page.close({ runBeforeUnload: true });
+    });
+
+    await t.step("?transport=ws plays H.264 through the WebSocket player", async () => {
+      const page = await browser.newPage();
+      await page.goto(`${edgecam.url}/?transport=ws`);
+      const f = await assertPlaying(page, "front", "websocket", "video/H264");
+      assert.ok(typeof f.latencyMs === "number" && f.latencyMs < 1000, `delay ${f.latencyMs}`);
+      await page.close({ runBeforeUnload: true });
+    });
+
+    await t.step("closing the pages freed their WebRTC sessions (DELETE on pagehide)", async () => {
+      await waitFor("no viewers left", async () => {
+        const { body } = await getJson<{ name: string; readers: number }[]>(`${edgecam.url}/api/streams`);
+        return body.every((s) => s.readers === 0) ? true : undefined;
+      });
+    });
   } finally {
     await browser.close();
     await edgecam.stop();
