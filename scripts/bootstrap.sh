@@ -48,7 +48,8 @@ if [ "${1:-}" = "--test" ]; then
   elif apt-cache show chromium >/dev/null 2>&1; then apt_install chromium
   else apt_install chromium-browser
   fi
-  apt_install fonts-dejavu-core python3-gst-1.0 gir1.2-nice-0.1 gstreamer1.0-nice
+  apt_install fonts-dejavu-core python3-gst-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-gst-plugins-bad-1.0 \
+    gir1.2-nice-0.1 gstreamer1.0-nice gstreamer1.0-libav
 fi
 
 if [ ! -x "$DENO" ] || [ "$("$DENO" --version 2>/dev/null | head -n1 | cut -d' ' -f2)" != "$DENO_VERSION" ]; then
