@@ -2,8 +2,9 @@
  * Seed 000's signaling: JSON messages over a WebSocket, one viewer per socket, answered by the same
  * WHEP sessions as `POST /whep/<stream>`. The client sends `{"type":"offer","sdp"}` and may trickle
  * `{"type":"candidate","candidate":{"candidate":"candidate:..."}}`; the server answers
- * `{"type":"answer","sdp"}` with every server candidate in it (so it sends none separately), or
- * `{"type":"error","message"}`. Closing the socket ends the session.
+ * `{"type":"answer","sdp","session"}` with every server candidate in it (so it sends none separately), or
+ * `{"type":"error","message"}`. `session` (not in seed 000) is the WHEP session URL. Closing the
+ * socket ends the session, and a session that ends closes its socket.
  */
 import { BadRequestError, NotFoundError } from "../errors.ts";
 import { logger } from "../log.ts";
@@ -68,7 +69,11 @@ export function serveSignaling(socket: WebSocket, stream: Stream, whep: WhepSess
       const answer = await whep.create(stream, message.sdp);
       sessionId = answer.id;
       if (closed) return end();
-      send({ type: "answer", sdp: answer.sdp });
+      // `session` is ours, not seed 000's: the WHEP session URL, so a client can also DELETE it.
+      send({ type: "answer", sdp: answer.sdp, session: `/whep/${stream.name}/${answer.id}` });
+      // A session that ends by itself (ICE failure, consent expiry) closes its socket: the client
+      // learns at once and can offer again.
+      answer.ended.then(() => socket.readyState === WebSocket.OPEN && socket.close(1000, "session ended"));
     } else if (message.candidate !== null) {
       if (sessionId === undefined) throw new BadRequestError("a candidate before the offer");
       await whep.addCandidates(stream.name, sessionId, "*", `a=${message.candidate}\r\n`);

@@ -26,6 +26,8 @@ export interface WhepAnswer {
   etag: string;
   /** The SDP answer, with every server candidate in it. */
   sdp: string;
+  /** Resolves when the session ends, however it ends (DELETE, ICE failure, consent expiry, shutdown). */
+  ended: Promise<void>;
 }
 
 /** The WebRTC figures of one stream: viewers now, and feedback totals since the service started. */
@@ -40,7 +42,13 @@ class WhepSession {
   readonly rtp: ViewerRtp;
   #reader: Reader | null = null;
   #closed = false;
+  readonly #ended = Promise.withResolvers<void>();
   readonly #connectTimer: ReturnType<typeof setTimeout>;
+
+  /** Resolves when the session has ended. */
+  get ended(): Promise<void> {
+    return this.#ended.promise;
+  }
 
   constructor(
     readonly stream: Stream,
@@ -99,6 +107,7 @@ class WhepSession {
         `suppressed ${retransmitsSuppressed}, PLIs ${plis}, RTT ${rtt}`,
     );
     this.onClose(this);
+    this.#ended.resolve();
     this.pc.close().catch((err: Error) => log.warn(`${this.stream.name}/${this.id}: close: ${err.message}`));
   }
 }
@@ -195,7 +204,7 @@ export class WhepSessions {
       const sdp = profileLevelId
         ? withProfileLevelId(pc.localDescription!.sdp, offered.payloadType, profileLevelId)
         : pc.localDescription!.sdp;
-      return { id: session.id, etag: session.etag, sdp };
+      return { id: session.id, etag: session.etag, sdp, ended: session.ended };
     } catch (err) {
       await pc.close();
       throw err;

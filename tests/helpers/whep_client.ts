@@ -74,6 +74,8 @@ export class WhepViewer {
 export interface SignalReply {
   type: string;
   sdp?: string;
+  /** The WHEP session URL of an answer. */
+  session?: string;
   message?: string;
 }
 

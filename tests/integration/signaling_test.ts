@@ -184,6 +184,26 @@ height = 240
       );
     }
 
+    await t.step("a signaling session that ends elsewhere (DELETE) closes its socket", async () => {
+      const viewer = new WhepViewer();
+      const channel = await SignalChannel.open(`${wsBase}/ws/signal/front`);
+      try {
+        await channel.watch(viewer);
+        await assertVideo(viewer);
+        const answer = channel.replies.find((r) => r.type === "answer")!;
+        assert.match(answer.session ?? "", /^\/whep\/front\/[0-9a-f-]{36}$/);
+        assert.equal((await fetch(`${base}${answer.session}`, { method: "DELETE" })).status, 200);
+        await Promise.race([
+          channel.closed,
+          new Promise((_, reject) => setTimeout(() => reject(new Error("socket still open")), 15_000)),
+        ]);
+      } finally {
+        await channel.close();
+        await viewer.close();
+      }
+      await noViewers(base, "front");
+    });
+
     await t.step("WebSocket signaling errors are JSON messages and keep the socket open", async () => {
       const channel = await SignalChannel.open(`${wsBase}/ws/signal/front`);
       try {
