@@ -3,6 +3,7 @@
 //
 //   deno task bench                          every part
 //   deno task bench webrtc --viewers 1,10    only the named parts (parse, ws, webrtc), these viewer counts
+//   deno task bench webrtc --paths stock     only werift's stock path (edgecam, stock), in a fresh process
 import { parseArgs } from "node:util";
 import { parseConfig } from "../lib/config.ts";
 import { AnnexBSplitter, H264Assembler } from "../lib/media/h264.ts";
@@ -11,7 +12,7 @@ import { buildPipeline } from "../lib/sources/gstreamer.ts";
 import { GST_LAUNCH } from "../lib/sources/supervisor.ts";
 import { setLogLevel } from "../lib/log.ts";
 import { median, percentile } from "./bench/stats.ts";
-import { DEFAULT_VIEWER_COUNTS, webrtcBench } from "./bench/webrtc.ts";
+import { DEFAULT_VIEWER_COUNTS, WEBRTC_PATHS, webrtcBench, type WebrtcPath } from "./bench/webrtc.ts";
 
 const OUT = new URL("../test-output/", import.meta.url);
 const RECORDING = new URL("bench-1080p.h264", OUT);
@@ -135,7 +136,7 @@ encoder = "x264"
 const PARTS = ["parse", "ws", "webrtc"];
 const { values, positionals } = parseArgs({
   args: Deno.args,
-  options: { viewers: { type: "string" } },
+  options: { viewers: { type: "string" }, paths: { type: "string" } },
   allowPositionals: true,
 });
 const parts = positionals.length ? positionals : PARTS;
@@ -146,6 +147,12 @@ const viewerCounts = values.viewers?.split(",").map(Number) ?? DEFAULT_VIEWER_CO
 if (!viewerCounts.every((n) => Number.isInteger(n) && n > 0)) {
   throw new Error(`--viewers wants positive integers separated by commas, not "${values.viewers}"`);
 }
+const webrtcPaths = (values.paths?.split(",") ?? WEBRTC_PATHS) as WebrtcPath[];
+for (const path of webrtcPaths) {
+  if (!WEBRTC_PATHS.includes(path)) {
+    throw new Error(`unknown path "${path}": choose from ${WEBRTC_PATHS.join(", ")}`);
+  }
+}
 
 const lines = [
   `edgecam bench, ${
@@ -153,6 +160,6 @@ const lines = [
   }, Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} cores`,
   ...parts.includes("parse") ? await parseBench() : [],
   ...parts.includes("ws") ? [...await deliveryBench(1, 12), ...await deliveryBench(10, 12)] : [],
-  ...parts.includes("webrtc") ? await webrtcBench(viewerCounts) : [],
+  ...parts.includes("webrtc") ? await webrtcBench(viewerCounts, webrtcPaths) : [],
 ];
 console.log(lines.join("\n"));

@@ -233,8 +233,24 @@ async function settled(stream: Stream, readers: number): Promise<void> {
   while (stream.readers.size > readers && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
 }
 
-/** Runs both paths for each viewer count; returns the report lines. */
-export async function webrtcBench(counts: number[]): Promise<string[]> {
+/** The send paths the WebRTC bench can measure, in the order they run. */
+export const WEBRTC_PATHS = ["edgecam", "stock"] as const;
+/** One of WEBRTC_PATHS. */
+export type WebrtcPath = typeof WEBRTC_PATHS[number];
+
+const PATH_TITLES: Record<WebrtcPath, string> = {
+  edgecam: "edgecam WHEP (packetized once, sender.sendRtp per viewer)",
+  stock: "werift stock path (track + H264Packetizer per viewer, writeRtp)",
+};
+
+/**
+ * Runs each path for each viewer count; returns the report lines. The second path runs in a process
+ * that keeps the heap the first one grew: name one path to measure it alone.
+ */
+export async function webrtcBench(
+  counts: number[],
+  paths: readonly WebrtcPath[] = WEBRTC_PATHS,
+): Promise<string[]> {
   // The memory guard's default 512 MB would put every reader on keyframes only (1 fps) once werift's
   // peers pass it, near 20 viewers today: lifted, so the figures are the send path's own.
   const config = parseConfig(`
@@ -259,19 +275,24 @@ encoder = "x264"
   try {
     await running(stream);
     probe = new SendProbe(stream);
-    const edgecam = await measurePath(`http://127.0.0.1:${service.addr.port}/whep/bench`, counts, probe);
-    await settled(stream, 1);
-    const baseline = await measurePath(stock.url, counts, probe);
+    const urls: Record<WebrtcPath, string> = {
+      edgecam: `http://127.0.0.1:${service.addr.port}/whep/bench`,
+      stock: stock.url,
+    };
+    const results: [WebrtcPath, Row[]][] = [];
+    for (const path of paths) {
+      await settled(stream, 1);
+      results.push([path, await measurePath(urls[path], counts, probe)]);
+    }
     return [
       `WebRTC fan-out, ${config.cameras[0].width}x${config.cameras[0].height}@30 x264 ~4 Mbit/s ` +
       `(keyframe every ${config.cameras[0].keyframeInterval} frames), werift viewers with NACK/PLI ` +
       `in one other process; per N: ${WARM_UP_MS / 1000} s warm-up, ${WINDOW_MS / 1000} s window. ` +
       `CPU and RSS are the service process's; +x/viewer is relative to N=${counts[0]}; ` +
       `lag is pipe read → last packet of the frame sent to the last viewer; receive buffers ${
-        edgecam[0].receiveBuffers.map((b) => `${Math.round(b / 1024)} KB`).join("-")
+        results[0][1][0].receiveBuffers.map((b) => `${Math.round(b / 1024)} KB`).join("-")
       }:`,
-      ...describe("edgecam WHEP (packetized once, sender.sendRtp per viewer)", edgecam),
-      ...describe("werift stock path (track + H264Packetizer per viewer, writeRtp)", baseline),
+      ...results.flatMap(([path, rows]) => describe(PATH_TITLES[path], rows)),
     ];
   } finally {
     probe?.close();
