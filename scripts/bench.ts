@@ -1,26 +1,24 @@
 // `deno task bench`: edgecam's performance figures. Ratios and medians within one run; the machines
 // are shared and noisy, so no figure here is a pass/fail threshold. Results go to BENCHMARKS.md.
+//
+//   deno task bench                          every part
+//   deno task bench webrtc --viewers 1,10    only the named parts (parse, ws, webrtc), these viewer counts
+//   deno task bench webrtc --paths stock     only werift's stock path (edgecam, stock), in a fresh process
+import { parseArgs } from "node:util";
 import { parseConfig } from "../lib/config.ts";
 import { AnnexBSplitter, H264Assembler } from "../lib/media/h264.ts";
 import { startService } from "../lib/service.ts";
 import { buildPipeline } from "../lib/sources/gstreamer.ts";
 import { GST_LAUNCH } from "../lib/sources/supervisor.ts";
 import { setLogLevel } from "../lib/log.ts";
+import { median, percentile } from "./bench/stats.ts";
+import { DEFAULT_VIEWER_COUNTS, WEBRTC_PATHS, webrtcBench, type WebrtcPath } from "./bench/webrtc.ts";
 
 const OUT = new URL("../test-output/", import.meta.url);
 const RECORDING = new URL("bench-1080p.h264", OUT);
 const RECORD_SECONDS = 10;
 const RUNS = 7;
 const WARM_UP_MS = 2000;
-
-/** Percentile of a sorted list (nearest rank). */
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p / 100 * sorted.length) - 1))];
-}
-
-function median(values: number[]): number {
-  return percentile([...values].sort((a, b) => a - b), 50);
-}
 
 /** Records RECORD_SECONDS of a 1080p30 camera exactly as edgecam's x264 pipeline writes it. */
 async function recordStream(): Promise<Uint8Array> {
@@ -135,12 +133,33 @@ encoder = "x264"
   ];
 }
 
+const PARTS = ["parse", "ws", "webrtc"];
+const { values, positionals } = parseArgs({
+  args: Deno.args,
+  options: { viewers: { type: "string" }, paths: { type: "string" } },
+  allowPositionals: true,
+});
+const parts = positionals.length ? positionals : PARTS;
+for (const part of parts) {
+  if (!PARTS.includes(part)) throw new Error(`unknown part "${part}": choose from ${PARTS.join(", ")}`);
+}
+const viewerCounts = values.viewers?.split(",").map(Number) ?? DEFAULT_VIEWER_COUNTS;
+if (!viewerCounts.every((n) => Number.isInteger(n) && n > 0)) {
+  throw new Error(`--viewers wants positive integers separated by commas, not "${values.viewers}"`);
+}
+const webrtcPaths = (values.paths?.split(",") ?? WEBRTC_PATHS) as WebrtcPath[];
+for (const path of webrtcPaths) {
+  if (!WEBRTC_PATHS.includes(path)) {
+    throw new Error(`unknown path "${path}": choose from ${WEBRTC_PATHS.join(", ")}`);
+  }
+}
+
 const lines = [
   `edgecam bench, ${
     new Date().toISOString()
   }, Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} cores`,
-  ...await parseBench(),
-  ...await deliveryBench(1, 12),
-  ...await deliveryBench(10, 12),
+  ...parts.includes("parse") ? await parseBench() : [],
+  ...parts.includes("ws") ? [...await deliveryBench(1, 12), ...await deliveryBench(10, 12)] : [],
+  ...parts.includes("webrtc") ? await webrtcBench(viewerCounts, webrtcPaths) : [],
 ];
 console.log(lines.join("\n"));
