@@ -3,6 +3,8 @@
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 10000;
 const GATHER_TIMEOUT_MS = 2000;
+/** A session that decodes nothing for this long is torn down and made again. */
+const STALL_MS = 5000;
 /** Consecutive attempts that never connected before the caller is told WebRTC does not work here. */
 const ATTEMPTS_BEFORE_FALLBACK = 3;
 
@@ -89,7 +91,15 @@ async function readStats(pc, previous) {
  * { figures(), close() }.
  */
 export function playOverWhep(name, video, { rtpOriginMs, onGiveUp }) {
-  const state = { closed: false, pc: null, session: null, failures: 0, figures: { transport: "webrtc" } };
+  const state = {
+    closed: false,
+    pc: null,
+    session: null,
+    failures: 0,
+    figures: { transport: "webrtc" },
+    progressAt: 0,
+    framesSeen: 0,
+  };
   let latencyMs = null;
   let retryTimer;
 
@@ -125,6 +135,8 @@ export function playOverWhep(name, video, { rtpOriginMs, onGiveUp }) {
 
   async function attempt() {
     if (state.closed) return;
+    state.progressAt = Date.now();
+    state.framesSeen = 0;
     const pc = new RTCPeerConnection();
     state.pc = pc;
     pc.addTransceiver("video", { direction: "recvonly" });
@@ -167,6 +179,18 @@ export function playOverWhep(name, video, { rtpOriginMs, onGiveUp }) {
       state.figures = await readStats(state.pc, state.figures);
     } catch {
       // The connection closed between two samples.
+    }
+    // A connection can come up and still carry no picture (a lost ICE nomination, a frozen
+    // sender): nothing decoded for STALL_MS means start over with a new session.
+    const frames = state.figures.framesDecoded ?? 0;
+    if (frames > state.framesSeen) {
+      state.framesSeen = frames;
+      state.progressAt = Date.now();
+    } else if (state.pc?.connectionState !== "connected") {
+      state.progressAt = Date.now();
+    } else if (Date.now() - state.progressAt > STALL_MS) {
+      state.figures = { transport: "webrtc", error: `no picture for ${STALL_MS / 1000} s; reconnecting` };
+      retry();
     }
   }, 1000);
 

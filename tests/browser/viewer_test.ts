@@ -12,6 +12,7 @@ interface TileFigures {
   framesDecoded?: number;
   latencyMs?: number | null;
   candidatePair?: string;
+  error?: string;
 }
 
 function tileFigures(page: Page, stream: string): Promise<TileFigures | null> {
@@ -27,10 +28,13 @@ async function assertPlaying(
   transport: string,
   codec: string,
 ): Promise<TileFigures> {
+  let seen: TileFigures | null = null;
   const first = await waitFor(`${stream} decoding over ${transport}`, async () => {
-    const f = await tileFigures(page, stream);
-    return f && f.transport === transport && (f.framesDecoded ?? 0) > 10 ? f : undefined;
-  }, 20_000);
+    seen = await tileFigures(page, stream);
+    return seen && seen.transport === transport && (seen.framesDecoded ?? 0) > 10 ? seen : undefined;
+  }, 20_000).catch((err: Error) => {
+    throw new Error(`${err.message}; the tile showed ${JSON.stringify(seen)}`);
+  });
   await new Promise((r) => setTimeout(r, 2000));
   const later = (await tileFigures(page, stream))!;
   assert.ok(
