@@ -1,5 +1,5 @@
 import { Buffer } from "node:buffer";
-import { H264Packetizer, RtpHeader, RtpPacket, Vp8Packetizer } from "werift";
+import { H264Packetizer, Vp8Packetizer } from "werift";
 import type { AccessUnit } from "../media/access_unit.ts";
 import type { Codec } from "../media/access_unit.ts";
 
@@ -54,10 +54,10 @@ export function rtpTimestamp(pts90k: number): number {
 export class ViewerSequence {
   #next = Math.floor(Math.random() * 0x10000);
 
-  /** An RTP packet of this viewer around a shared payload; the sender fills in SSRC and payload type. */
-  packet(shared: SharedPayload, timestamp: number): RtpPacket {
-    const header = new RtpHeader({ sequenceNumber: this.#next, timestamp, marker: shared.marker });
+  /** The sequence number of this viewer's next packet. */
+  next(): number {
+    const sequenceNumber = this.#next;
     this.#next = (this.#next + 1) & 0xffff;
-    return new RtpPacket(header, shared.payload);
+    return sequenceNumber;
   }
 }

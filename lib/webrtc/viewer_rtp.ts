@@ -1,7 +1,9 @@
 /**
- * One viewer's RTP and RTCP on top of werift's RTCRtpSender. werift keeps SRTP, DTLS, receiver
- * report bookkeeping, PLI and REMB; two of its behaviours are replaced for our senders:
+ * One viewer's RTP and RTCP on top of werift's RTCRtpSender. werift keeps DTLS, SRTCP, receiver
+ * report bookkeeping, PLI and REMB; three of its behaviours are replaced for our senders:
  *
+ * - RTP: packets go out through RtpWriter (rtp_writer.ts), not `sender.sendRtp`, whose per-packet
+ *   bookkeeping serves nothing here.
  * - NACKs: the router hands every RTCP packet to `sender.handleRtcpPacket`, looked up on the
  *   instance, so shadowing that method on our sender object catches the generic NACK before werift's
  *   unlimited resend and passes everything else to werift's own handler. No werift file is patched
@@ -10,7 +12,6 @@
  *   field) says it runs already; we set it and send our own reports, whose clocks match capture time
  *   (see sender_report.ts).
  */
-import { Buffer } from "node:buffer";
 import {
   GenericNack,
   type RtcpPacket,
@@ -20,13 +21,13 @@ import {
   RtcpSrPacket,
   RtcpTransportLayerFeedback,
   type RTCRtpSender,
-  RtpHeader,
   SourceDescriptionChunk,
   SourceDescriptionItem,
 } from "werift";
 import { logger } from "../log.ts";
 import { DEFAULT_RTT_MS, RetransmitHistory, type SentPacket } from "./nack.ts";
 import { type SharedPayload, ViewerSequence } from "./rtp.ts";
+import { RtpWriter } from "./rtp_writer.ts";
 import { ntpFromEpochMs, reportClock, roundTripMs } from "./sender_report.ts";
 
 const log = logger("webrtc");
@@ -61,6 +62,7 @@ export class ViewerRtp {
   readonly counts = emptyFeedbackCounts();
   readonly #sequence = new ViewerSequence();
   readonly #history = new RetransmitHistory();
+  readonly #writer: RtpWriter;
   #rttMs: number | undefined;
   #packetCount = 0;
   #octetCount = 0;
@@ -72,6 +74,7 @@ export class ViewerRtp {
     private readonly cname: string,
     private readonly totals: FeedbackCounts,
   ) {
+    this.#writer = new RtpWriter(sender);
     sender.rtcpRunning = true;
     const stock = sender.handleRtcpPacket.bind(sender);
     sender.handleRtcpPacket = (packet: RtcpPacket) => {
@@ -91,11 +94,14 @@ export class ViewerRtp {
     return this.#rttMs;
   }
 
-  /** Sends one shared payload as this viewer's next packet and remembers it for retransmission. */
-  async send(shared: SharedPayload, timestamp: number): Promise<void> {
-    const packet = this.#sequence.packet(shared, timestamp);
-    this.#history.sent(packet.header.sequenceNumber, timestamp, shared.marker, shared.payload);
-    await this.sender.sendRtp(packet);
+  /**
+   * Sends one shared payload as this viewer's next packet and remembers it for retransmission.
+   * Synchronous: UDP has no backpressure to wait for, and an await per packet per viewer costs.
+   */
+  send(shared: SharedPayload, timestamp: number): void {
+    const sequenceNumber = this.#sequence.next();
+    this.#history.sent(sequenceNumber, timestamp, shared.marker, shared.payload);
+    this.#writer.write(sequenceNumber, timestamp, shared.marker, shared.payload);
     this.#packetCount = (this.#packetCount + 1) >>> 0;
     this.#octetCount = (this.#octetCount + shared.payload.byteLength) >>> 0;
     if (this.#reportTimer === undefined && !this.#closed) this.#scheduleReport();
@@ -117,19 +123,7 @@ export class ViewerRtp {
 
   /** The packet as first sent: same SSRC and sequence number (no RTX is negotiated). */
   #resend(packet: SentPacket): void {
-    const codec = this.sender.codec;
-    if (!codec) return;
-    const header = new RtpHeader({
-      ssrc: this.sender.ssrc,
-      payloadType: codec.payloadType,
-      sequenceNumber: packet.sequenceNumber,
-      timestamp: packet.timestamp,
-      marker: packet.marker,
-    });
-    const payload = Buffer.from(packet.payload.buffer, packet.payload.byteOffset, packet.payload.byteLength);
-    this.sender.dtlsTransport.sendRtp(payload, header).catch((err: Error) =>
-      log.debug(`retransmission of ${packet.sequenceNumber} failed: ${err.message}`)
-    );
+    this.#writer.write(packet.sequenceNumber, packet.timestamp, packet.marker, packet.payload);
   }
 
   #onReports(packet: RtcpRrPacket | RtcpSrPacket): void {

@@ -85,7 +85,7 @@ class WhepSession {
     try {
       for await (const au of reader) {
         const timestamp = rtpTimestamp(au.pts90k);
-        for (const shared of this.packetizer.payloads(au)) await this.rtp.send(shared, timestamp);
+        for (const shared of this.packetizer.payloads(au)) this.rtp.send(shared, timestamp);
       }
     } finally {
       // The reader ends when the stream closes (shutdown): the session ends with it.

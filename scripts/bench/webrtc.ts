@@ -1,6 +1,7 @@
 // The WebRTC part of `deno task bench`: edgecam's WHEP path against werift's stock path (the
 // baseline), 1280x720@30 H.264 at ~4 Mbit/s, N werift viewers in one separate process.
 import { RTCDtlsTransport, type RtpHeader } from "werift";
+import { RtpWriter } from "../../lib/webrtc/rtp_writer.ts";
 import { parseConfig } from "../../lib/config.ts";
 import { setLogLevel } from "../../lib/log.ts";
 import { startService } from "../../lib/service.ts";
@@ -24,15 +25,15 @@ const wallMs = () => performance.timeOrigin + performance.now();
 
 /**
  * Times each access unit from its pipe read (`captureMs`) to its last packet handed to the socket
- * for the last viewer, by wrapping werift's `RTCDtlsTransport.sendRtp` (SRTP + UDP send, under both paths) in
- * this process. Only the first send of each frame's marker packet per viewer counts, so NACK
- * retransmissions do not stretch it.
+ * for the last viewer, by wrapping in this process what encrypts and sends one packet: edgecam's
+ * `RtpWriter.write` and werift's `RTCDtlsTransport.sendRtp` (the stock path). Only the first send of
+ * each frame's marker packet per viewer counts, so NACK retransmissions do not stretch it.
  */
 class SendProbe {
   /** RTP timestamp → capture time, from a reader of the stream. */
   readonly #captured = new Map<number, number>();
-  /** RTP timestamp → the transports that sent its marker packet, and when the last one did. */
-  #sent = new Map<number, { transports: Set<RTCDtlsTransport>; lastMs: number }>();
+  /** RTP timestamp → the viewers (writers or transports) that sent its marker, and when the last one did. */
+  #sent = new Map<number, { viewers: Set<object>; lastMs: number }>();
   #packets = 0;
   #fromMs = 0;
   readonly #restore: () => void;
@@ -43,25 +44,35 @@ class SendProbe {
     void (async () => {
       for await (const au of reader) this.#captured.set(rtpTimestamp(au.pts90k), au.captureMs);
     })();
-    const proto = RTCDtlsTransport.prototype;
-    const original = proto.sendRtp;
-    const sent = (transport: RTCDtlsTransport, header: RtpHeader) => {
+    const sent = (viewer: object, timestamp: number, marker: boolean) => {
       this.#packets++;
-      if (!header.marker) return;
-      let entry = this.#sent.get(header.timestamp);
-      if (!entry) this.#sent.set(header.timestamp, entry = { transports: new Set(), lastMs: 0 });
-      if (entry.transports.has(transport)) return;
-      entry.transports.add(transport);
+      if (!marker) return;
+      let entry = this.#sent.get(timestamp);
+      if (!entry) this.#sent.set(timestamp, entry = { viewers: new Set(), lastMs: 0 });
+      if (entry.viewers.has(viewer)) return;
+      entry.viewers.add(viewer);
       entry.lastMs = wallMs();
     };
     // Not async: an extra promise per packet would add to the very cost being measured. The
-    // synchronous part of sendRtp encrypts and hands the packet to the socket.
-    proto.sendRtp = function (this: RTCDtlsTransport, payload, header) {
-      const size = original.call(this, payload, header);
-      sent(this, header);
+    // synchronous part of each encrypts and hands the packet to the socket.
+    const transport = RTCDtlsTransport.prototype;
+    const sendRtp = transport.sendRtp;
+    transport.sendRtp = function (this: RTCDtlsTransport, payload, header: RtpHeader) {
+      const size = sendRtp.call(this, payload, header);
+      sent(this, header.timestamp, header.marker);
       return size;
     };
-    this.#restore = () => (proto.sendRtp = original);
+    const writer = RtpWriter.prototype;
+    const write = writer.write;
+    writer.write = function (this: RtpWriter, sequenceNumber, timestamp, marker, payload) {
+      const written = write.call(this, sequenceNumber, timestamp, marker, payload);
+      if (written) sent(this, timestamp, marker);
+      return written;
+    };
+    this.#restore = () => {
+      transport.sendRtp = sendRtp;
+      writer.write = write;
+    };
   }
 
   /** Starts a window now. */
@@ -81,7 +92,7 @@ class SendProbe {
       const capturedMs = this.#captured.get(timestamp);
       if (capturedMs === undefined || capturedMs < this.#fromMs || capturedMs > untilMs) continue;
       frames++;
-      if (entry.transports.size >= viewers) lags.push(entry.lastMs - capturedMs);
+      if (entry.viewers.size >= viewers) lags.push(entry.lastMs - capturedMs);
     }
     return {
       lags: lags.sort((a, b) => a - b),
@@ -239,7 +250,7 @@ export const WEBRTC_PATHS = ["edgecam", "stock"] as const;
 export type WebrtcPath = typeof WEBRTC_PATHS[number];
 
 const PATH_TITLES: Record<WebrtcPath, string> = {
-  edgecam: "edgecam WHEP (packetized once, sender.sendRtp per viewer)",
+  edgecam: "edgecam WHEP (packetized once, RtpWriter per viewer)",
   stock: "werift stock path (track + H264Packetizer per viewer, writeRtp)",
 };
 
