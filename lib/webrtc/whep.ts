@@ -9,6 +9,7 @@ import {
 import { logger } from "../log.ts";
 import type { Reader } from "../reader.ts";
 import type { Stream } from "../stream.ts";
+import { handleServerHandshakesOnce } from "./dtls_client.ts";
 import type { IceOptions } from "./ice.ts";
 import { chooseCodec, parseVideoOffer, type VideoOffer, withProfileLevelId } from "./offer.ts";
 import { rtpTimestamp, StreamPacketizer } from "./rtp.ts";
@@ -182,6 +183,8 @@ export class WhepSessions {
     try {
       const transceiver = pc.addTransceiver("video", { direction: "sendonly" });
       await pc.setRemoteDescription({ type: "offer", sdp: offerSdp });
+      // Before ICE can connect (it starts with the answer): see dtls_client.ts.
+      for (const transport of pc.dtlsTransports) handleServerHandshakesOnce(transport);
       await this.#gatherInTurn(ice, async () => {
         await pc.setLocalDescription(await pc.createAnswer());
         await gatheringComplete(pc);

@@ -1,0 +1,62 @@
+import type { RTCDtlsTransport } from "werift";
+import type { WhepViewer } from "./whep_client.ts";
+
+/** DTLS record content types and the handshake types of the server's flight 4. */
+const HANDSHAKE = 22;
+const CHANGE_CIPHER_SPEC = 20;
+const FLIGHT_4 = [2, 11, 12, 13, 14];
+/** Offset of the handshake type in a plaintext record (13-byte record header). */
+const HANDSHAKE_TYPE_AT = 13;
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+/** True for a plaintext (epoch 0) handshake record of flight 4. */
+function isFlight4(b: Uint8Array): boolean {
+  return b[0] === HANDSHAKE && b[3] === 0 && b[4] === 0 && FLIGHT_4.includes(b[HANDSHAKE_TYPE_AT]);
+}
+
+/**
+ * Makes a werift viewer's DTLS server (the viewer offers actpass, so the service is the client) put
+ * its flight 4 on the wire a second time, as one datagram, right before its ChangeCipherSpec +
+ * Finished datagram. That is what Chromium sends when its retransmission timer fires shortly before
+ * the service's flight 5 arrives, which happens whenever the service answers slowly (a loaded CPU).
+ * Call it after `viewer.offer()` and before `viewer.answer()`.
+ */
+export function repeatFlight4BeforeFinished(viewer: WhepViewer): void {
+  for (const transport of viewer.pc.dtlsTransports as RTCDtlsTransport[]) {
+    const start = transport.start.bind(transport);
+    transport.start = () => {
+      const started = start();
+      const context = transport.dtls!.transport;
+      const send = context.send;
+      const flight4: Uint8Array[] = [];
+      let changeCipherSpec: Uint8Array | undefined;
+      let repeated = false;
+      // `send` is a readonly property in werift's types; the instance's own value is replaced.
+      Object.defineProperty(context, "send", {
+        value: (buf: Uint8Array, addr?: [string, number]) => {
+          if (repeated) return send(buf as never, addr);
+          if (isFlight4(buf)) flight4.push(new Uint8Array(buf));
+          if (buf[0] === CHANGE_CIPHER_SPEC) {
+            changeCipherSpec = new Uint8Array(buf);
+            return Promise.resolve();
+          }
+          if (!changeCipherSpec) return send(buf as never, addr);
+          // The Finished: the repeated flight 4 first, then ChangeCipherSpec + Finished together.
+          repeated = true;
+          void send(concat(flight4) as never, addr);
+          return send(concat([changeCipherSpec, buf]) as never, addr);
+        },
+      });
+      return started;
+    };
+  }
+}
