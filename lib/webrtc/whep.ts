@@ -9,6 +9,7 @@ import {
 import { logger } from "../log.ts";
 import type { Reader } from "../reader.ts";
 import type { Stream } from "../stream.ts";
+import { onPeerClose } from "./dtls_alert.ts";
 import { handleServerHandshakesOnce } from "./dtls_client.ts";
 import type { IceOptions } from "./ice.ts";
 import { chooseCodec, parseVideoOffer, type VideoOffer, withProfileLevelId } from "./offer.ts";
@@ -27,7 +28,10 @@ export interface WhepAnswer {
   etag: string;
   /** The SDP answer, with every server candidate in it. */
   sdp: string;
-  /** Resolves when the session ends, however it ends (DELETE, ICE failure, consent expiry, shutdown). */
+  /**
+   * Resolves when the session ends, however it ends (DELETE, the viewer's DTLS close_notify, ICE failure,
+   * consent expiry, shutdown).
+   */
   ended: Promise<void>;
 }
 
@@ -202,6 +206,13 @@ export class WhepSessions {
         (s) => this.#sessions.delete(s.id),
       );
       this.#sessions.set(session.id, session);
+      // A viewer that closes its peer connection without DELETE says so in DTLS: see dtls_alert.ts.
+      for (const transport of pc.dtlsTransports) {
+        onPeerClose(transport, ({ level, description }) => {
+          log.info(`${stream.name}/${session.id}: viewer closed (DTLS alert ${level}/${description})`);
+          session.close();
+        });
+      }
       log.info(`${stream.name}/${session.id}: new viewer (${offered.name} pt ${offered.payloadType})`);
       const profileLevelId = stream.codec === "h264" ? stream.format?.profileLevelId : undefined;
       const sdp = profileLevelId

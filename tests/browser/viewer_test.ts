@@ -117,3 +117,57 @@ Deno.test("the viewer page: both cameras over WebRTC with live figures, on deskt
     await edgecam.stop();
   }
 });
+
+/**
+ * A bare WHEP client run in the page: receives `front`, leaves its peer connection in `globalThis.pc`
+ * once connected. Text, because the tests are type-checked without the DOM's types.
+ */
+const PAGE_WHEP_CLIENT = `(async () => {
+  const pc = new RTCPeerConnection();
+  pc.addTransceiver("video", { direction: "recvonly" });
+  await pc.setLocalDescription(await pc.createOffer());
+  while (pc.iceGatheringState !== "complete") await new Promise((r) => setTimeout(r, 50));
+  const res = await fetch("/whep/front", {
+    method: "POST",
+    headers: { "Content-Type": "application/sdp" },
+    body: pc.localDescription.sdp,
+  });
+  await pc.setRemoteDescription({ type: "answer", sdp: await res.text() });
+  while (pc.connectionState !== "connected") await new Promise((r) => setTimeout(r, 50));
+  globalThis.pc = pc;
+})()`;
+
+Deno.test("a browser that closes its peer connection or leaves the page without DELETE is freed at once", async (t) => {
+  const edgecam = await startEdgecam({ path: "config.toml" });
+  const browser = await launchChromium();
+  const viewers = async () =>
+    (await getJson<{ webrtc: { viewers: number } }>(`${edgecam.url}/api/streams/front`)).body.webrtc.viewers;
+  /** Connects a bare WHEP client in a new page, runs `leave`, and checks the session went within 5 s. */
+  const leaveAndCheck = async (leave: (page: Page) => Promise<unknown>) => {
+    const page = await browser.newPage();
+    await page.goto(`${edgecam.url}/health`);
+    await page.evaluate(PAGE_WHEP_CLIENT);
+    assert.equal(await viewers(), 1);
+    const leftAt = Date.now();
+    await leave(page);
+    // Chromium sends a DTLS close_notify; ICE consent expiry alone would take 30 s.
+    const freedAt = await waitFor(
+      "the session to be freed",
+      async () => await viewers() === 0 ? Date.now() : undefined,
+      10_000,
+    );
+    assert.ok(freedAt - leftAt < 5_000, `freed ${freedAt - leftAt} ms after`);
+    await page.close();
+  };
+  try {
+    await waitFor(
+      "healthy",
+      async () => (await getJson(`${edgecam.url}/health`)).status === 200 ? true : undefined,
+    );
+    await t.step("pc.close()", () => leaveAndCheck((page) => page.evaluate("globalThis.pc.close()")));
+    await t.step("navigating away", () => leaveAndCheck((page) => page.goto("about:blank")));
+  } finally {
+    await browser.close();
+    await edgecam.stop();
+  }
+});

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { sendAlert } from "../helpers/dtls_alert.ts";
 import { getJson, startEdgecam, waitFor } from "../helpers/edgecam.ts";
 import { WhepViewer } from "../helpers/whep_client.ts";
 
@@ -7,6 +8,22 @@ interface StreamJson {
   readers: number;
   restarts: number;
   pid: number;
+  webrtc: { viewers: number };
+}
+
+/** DTLS alert levels and descriptions (RFC 5246 §7.2). */
+const WARNING = 1;
+const FATAL = 2;
+const CLOSE_NOTIFY = 0;
+const INTERNAL_ERROR = 80;
+const NO_RENEGOTIATION = 100;
+
+/** Resolves once the stream has no reader and no WebRTC viewer; returns when, in ms since the epoch. */
+async function freed(base: string, stream: string, timeoutMs: number): Promise<number> {
+  return await waitFor("the session to be freed", async () => {
+    const { body } = await getJson<StreamJson>(`${base}/api/streams/${stream}`);
+    return body.readers === 0 && body.webrtc.viewers === 0 ? Date.now() : undefined;
+  }, timeoutMs);
 }
 
 /** Opens a WHEP session for `stream` with an in-process viewer; returns the viewer and session URL. */
@@ -78,6 +95,7 @@ Deno.test("a viewer that vanishes without DELETE is freed by ICE consent expiry"
     }
     const session = out.match(/session (\S+)/)![1];
     assert.equal((await getJson<StreamJson>(`${edgecam.url}/api/streams/front`)).body.readers, 1);
+    // A killed process sends no DTLS close_notify: only consent expiry can tell.
     client.kill("SIGKILL");
     const killedAt = Date.now();
     // RFC 7675: consent expires 30 s after the last answered check.
@@ -95,6 +113,66 @@ Deno.test("a viewer that vanishes without DELETE is freed by ICE consent expiry"
       // Already gone.
     }
     await client.status;
+    await edgecam.stop();
+  }
+});
+
+Deno.test("a viewer that closes its peer connection without DELETE is freed at once by its DTLS close_notify", async () => {
+  const edgecam = await startEdgecam({ path: "config.toml" });
+  try {
+    await waitFor(
+      "healthy",
+      async () => (await getJson(`${edgecam.url}/health`)).status === 200 ? true : undefined,
+    );
+    const { viewer, session } = await watch(edgecam.url, "front");
+    await waitFor("first frames", () => viewer.frames.length >= 30 ? true : undefined);
+    assert.equal((await getJson<StreamJson>(`${edgecam.url}/api/streams/front`)).body.webrtc.viewers, 1);
+    // What a browser does on pc.close(): close_notify, then nothing (no DELETE, no more consent replies).
+    await sendAlert(viewer, WARNING, CLOSE_NOTIFY);
+    const closedAt = Date.now();
+    await viewer.close();
+    // Consent expiry would take 30 s; the deadline is generous for a loaded machine, the bound is not.
+    const freedAt = await freed(edgecam.url, "front", 10_000);
+    assert.ok(freedAt - closedAt < 5_000, `freed ${freedAt - closedAt} ms after the close_notify`);
+    assert.equal((await fetch(session)).status, 404);
+    assert.match(edgecam.log(), /viewer closed \(DTLS alert 1\/0\)/);
+  } finally {
+    await edgecam.stop();
+  }
+});
+
+Deno.test("alerts that are not the viewer's own closing leave its session and video alone; a fatal one ends it", async () => {
+  const edgecam = await startEdgecam({ path: "config.toml" });
+  try {
+    await waitFor(
+      "healthy",
+      async () => (await getJson(`${edgecam.url}/health`)).status === 200 ? true : undefined,
+    );
+    const { viewer, session } = await watch(edgecam.url, "front");
+    await waitFor("first frames", () => viewer.frames.length >= 30 ? true : undefined);
+    // Unauthenticated or not a closure: werift alone would set the transport "closed" on the first two,
+    // which stops the video of a viewer that is still there.
+    await sendAlert(viewer, WARNING, CLOSE_NOTIFY, "plaintext");
+    await sendAlert(viewer, WARNING, CLOSE_NOTIFY, "unknown-type");
+    await sendAlert(viewer, WARNING, CLOSE_NOTIFY, "bad-tag");
+    await sendAlert(viewer, FATAL, INTERNAL_ERROR, "bad-tag");
+    await sendAlert(viewer, WARNING, NO_RENEGOTIATION);
+    const sentAt = Date.now();
+    await waitFor(
+      "frames after the alerts",
+      () => viewer.since(sentAt + 500).length >= 30 ? true : undefined,
+    );
+    assert.equal((await fetch(session)).status, 204, "the session still exists");
+    assert.equal((await getJson<StreamJson>(`${edgecam.url}/api/streams/front`)).body.webrtc.viewers, 1);
+
+    await sendAlert(viewer, FATAL, INTERNAL_ERROR);
+    const fatalAt = Date.now();
+    const freedAt = await freed(edgecam.url, "front", 10_000);
+    assert.ok(freedAt - fatalAt < 5_000, `freed ${freedAt - fatalAt} ms after the fatal alert`);
+    assert.equal((await fetch(session)).status, 404);
+    assert.match(edgecam.log(), /viewer closed \(DTLS alert 2\/80\)/);
+    await viewer.close();
+  } finally {
     await edgecam.stop();
   }
 });
