@@ -35,6 +35,9 @@ function offerSdp(body: string): string {
  */
 export function offerRoutes(ctx: ServiceContext): Hono {
   const app = new Hono();
+  // A browser on another origin preflights the POST (JSON body, Authorization header): without an
+  // answer here the preflight got 404 and the POST was never sent.
+  app.options("/offer", (c) => c.body(null, 200, { "Accept-Post": "application/sdp, application/json" }));
   app.post("/offer", async (c) => {
     const type = mediaType(c);
     if (type === "application/sdp") {
