@@ -140,6 +140,23 @@ export interface CameraConfig {
   scalingEnabled: boolean;
   /** Extra TCP port serving seed 000's WebSocket signaling for this camera at `/ws`; 0 = none. */
   webrtcPort: number;
+  /** Bearer tokens that may view this camera, on top of `[auth] view_tokens`; empty = none of its own. */
+  viewTokens: string[];
+}
+
+/**
+ * `[auth]`: Bearer tokens per kind of request (see lib/auth.ts for what each kind covers and how they
+ * combine). An empty list leaves that kind open, as edgecam was before tokens existed.
+ */
+export interface AuthConfig {
+  /** Tokens that may publish a stream (WHIP ingest). */
+  publishTokens: string[];
+  /** Tokens that may watch every stream (WHEP, `POST /offer`, WebSocket player and signaling). */
+  viewTokens: string[];
+  /** Tokens that may read the API (`/status`, `/api/*`). */
+  apiReadTokens: string[];
+  /** Tokens that may change things through the API; they may read it too. */
+  apiChangeTokens: string[];
 }
 
 /** The whole validated configuration. */
@@ -152,6 +169,8 @@ export interface Config {
   supervisor: SupervisorConfig;
   /** `[webrtc]` */
   webrtc: WebrtcConfig;
+  /** `[auth]` */
+  auth: AuthConfig;
   /** `[[cameras]]`, in file order. */
   cameras: CameraConfig[];
 }
@@ -200,6 +219,7 @@ export function validateConfig(raw: unknown): Config {
     limits: readLimits(root.table("limits")),
     supervisor: readSupervisor(root.table("supervisor")),
     webrtc: readWebrtc(root.table("webrtc")),
+    auth: readAuth(root.table("auth")),
     cameras: [],
   };
   config.cameras = readCameras(root.tableArray("cameras"), config.server.port);
@@ -325,6 +345,17 @@ function readIceServer(r: TableReader): IceServerConfig {
   return { urls, username, credential };
 }
 
+function readAuth(r: TableReader): AuthConfig {
+  const auth: AuthConfig = {
+    publishTokens: r.stringList("publish_tokens", checkToken),
+    viewTokens: r.stringList("view_tokens", checkToken),
+    apiReadTokens: r.stringList("api_read_tokens", checkToken),
+    apiChangeTokens: r.stringList("api_change_tokens", checkToken),
+  };
+  r.rejectUnknown();
+  return auth;
+}
+
 function readCameras(readers: TableReader[], serverPort: number): CameraConfig[] {
   const firstPathByName = new Map<string, string>();
   const firstPathByPort = new Map<number, string>([[serverPort, "server.port"]]);
@@ -369,6 +400,7 @@ function readCamera(r: TableReader): CameraConfig {
     flipMethod: r.oneOf("flip_method", "none", FLIP_METHODS),
     scalingEnabled: r.boolean("scaling_enabled", false),
     webrtcPort: r.integer("webrtc_port", 0, 0, 65535),
+    viewTokens: r.stringList("view_tokens", checkToken),
   };
   r.rejectUnknown();
   return camera;
@@ -418,6 +450,24 @@ function checkLinkParam(v: string): string | undefined {
     : undefined;
 }
 const HOST_REASON = "must be an IP address or a host name";
+
+/** Shortest token taken: 16 random characters are beyond guessing over HTTP; "changeme" is not. */
+export const MIN_TOKEN_LENGTH = 16;
+/** RFC 6750's b64token: what may follow "Bearer " in a header without quoting. */
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+/**
+ * A token must be usable as `Authorization: Bearer <token>` and hard to guess. Whitespace gets its own
+ * reason: it is the usual mistake (a pasted newline) and a header could never carry it.
+ */
+function checkToken(v: string): string | undefined {
+  if (v === "") return "must not be empty";
+  if (/\s/.test(v)) return "must not contain whitespace";
+  if (!B64TOKEN.test(v)) {
+    return "must contain only A-Z a-z 0-9 - . _ ~ + / (then optional '=' padding), as RFC 6750 Bearer tokens do";
+  }
+  if (v.length < MIN_TOKEN_LENGTH) return `must be at least ${MIN_TOKEN_LENGTH} characters`;
+}
 
 function isDevicePath(v: string): boolean {
   return v === "" || (DEVICE_PATH.test(v) && !v.split("/").includes(".."));
@@ -476,8 +526,18 @@ function isTable(v: unknown): v is Table {
   return proto === null || proto === Object.prototype;
 }
 
+/**
+ * Key paths whose values are secrets: every `[auth]` key, any key naming a token, and TURN credentials.
+ * Problem lines go to the journal, where a token must never appear, even a bad or misspelt one.
+ */
+const SECRET_PATH = /^auth(\.|\[|$)|token|credential|password|secret/i;
+/** The same, for key names inside a table shown whole (`[cameras]` written instead of `[[cameras]]`). */
+const SECRET_KEY = /^auth$|token|credential|password|secret/i;
+
 function problem(path: string, value: unknown, reason: string): string {
-  const json = JSON.stringify(value) ?? String(value);
+  // Not even the length: a bad token fixed by trimming a character would have had it told.
+  if (SECRET_PATH.test(path)) return `${path}: <redacted> — ${reason}`;
+  const json = JSON.stringify(value, (key, v) => SECRET_KEY.test(key) ? "<redacted>" : v) ?? String(value);
   // A whole table as the value would make an unreadable line.
   const shown = json.length > 80 ? `${json.slice(0, 77)}...` : json;
   return `${path}: ${shown} — ${reason}`;

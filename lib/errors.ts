@@ -55,3 +55,15 @@ export class PreconditionRequiredError extends Error {
 export class PreconditionFailedError extends Error {
   override name = "PreconditionFailedError";
 }
+
+/**
+ * The request carries no token accepted for what it asks. One message whatever was wrong (no token, a
+ * wrong one, one of another kind): the refusal must not tell a guesser which part to change.
+ */
+export class UnauthorizedError extends Error {
+  override name = "UnauthorizedError";
+
+  constructor() {
+    super("a valid bearer token is required");
+  }
+}

@@ -1,5 +1,6 @@
 import { createApp } from "../routes/app.ts";
 import { cameraSignalApp } from "../routes/signal.ts";
+import { AccessPolicy } from "./auth.ts";
 import type { Config } from "./config.ts";
 import { logger } from "./log.ts";
 import { MemoryGuard } from "./memory_guard.ts";
@@ -49,7 +50,16 @@ export async function startService(config: Config): Promise<Service> {
   );
   const startup = peerIceOptions(webrtc, publicIp, Deno.networkInterfaces());
   log.info(`WebRTC host candidates: ${startup.iceAdditionalHostAddresses!.join(", ") || "none"}`);
-  const ctx = { streams, memory, startedAtMs: Date.now(), whep, iceLinks: iceServerLinks(webrtc.iceServers) };
+  const access = new AccessPolicy(config.auth, config.cameras);
+  logAccess(access);
+  const ctx = {
+    streams,
+    memory,
+    startedAtMs: Date.now(),
+    whep,
+    iceLinks: iceServerLinks(webrtc.iceServers),
+    access,
+  };
   const server = Deno.serve({
     hostname: config.server.listen,
     port: config.server.port,
@@ -76,6 +86,23 @@ export async function startService(config: Config): Promise<Service> {
       await Promise.all([server, ...signalServers].map((s) => s.shutdown()));
     },
   };
+}
+
+/** One line at start saying what is guarded; open kinds are named, since "open" means anyone on the network. */
+function logAccess(access: AccessPolicy): void {
+  const kinds = access.summary();
+  const own = access.streamsWithOwnTokens();
+  if (kinds.every((k) => !k.protected) && own.length === 0) {
+    log.warn("no [auth] tokens configured: viewing and the API are open to anyone who can reach this host");
+    return;
+  }
+  const parts = kinds.map((k) => {
+    // api_change with read tokens and no change tokens of its own: guarded, and nobody holds a key.
+    const state = !k.protected ? "open" : k.tokens === 0 ? "refused to all" : `${k.tokens} token(s)`;
+    const cameras = k.kind === "view" && own.length > 0 ? ` (own tokens: ${own.join(", ")})` : "";
+    return `${k.kind} ${state}${cameras}`;
+  });
+  log.info(`Bearer tokens: ${parts.join(", ")}`);
 }
 
 /** The URLs a person can open: the LAN addresses when listening on every interface. */

@@ -1,17 +1,30 @@
 import { Hono } from "hono";
 import { NotFoundError } from "../lib/errors.ts";
+import { accessFor, requireToken } from "./auth.ts";
 import type { ServiceContext } from "./context.ts";
 import { errorResponse } from "./errors.ts";
 import { offerRoutes } from "./offer.ts";
 import { signalRoutes } from "./signal.ts";
 import { staticRoutes } from "./static.ts";
 import { statusRoutes } from "./status.ts";
-import { whepRoutes } from "./whep.ts";
+import { cors, whepRoutes } from "./whep.ts";
 import { wsRoutes } from "./ws.ts";
 
-/** The whole HTTP surface: every route, with domain errors mapped in one place. */
+/** Paths a page on another origin calls (WHEP and seed 004's offer), so they answer with CORS headers. */
+const CORS_PATHS = ["/whep/*", "/:stream/whep", "/offer"];
+
+/** The whole HTTP surface: every route, behind the token check, with domain errors mapped in one place. */
 export function createApp(ctx: ServiceContext): Hono {
   const app = new Hono();
+  // Middleware runs in the order it is added: CORS first, so a refusal by the token check below still
+  // carries the headers and a page on another origin can read its status.
+  for (const path of CORS_PATHS) app.use(path, cors);
+  // One check in front of every route: a route added later is guarded without anyone remembering to.
+  const defaultStream = () => ctx.streams.all()[0]?.name;
+  app.use(
+    "*",
+    requireToken(ctx.access, (method, path, query) => accessFor(method, path, query, defaultStream)),
+  );
   app.route("/", statusRoutes(ctx));
   app.route("/", signalRoutes(ctx));
   app.route("/", wsRoutes(ctx));

@@ -1,3 +1,4 @@
+import type { AccessPolicy } from "../lib/auth.ts";
 import type { MemoryGuard } from "../lib/memory_guard.ts";
 import { NotFoundError } from "../lib/errors.ts";
 import type { Stream, StreamRegistry } from "../lib/stream.ts";
@@ -11,6 +12,8 @@ export interface ServiceContext {
   whep: WhepSessions;
   /** `Link` header values announcing the configured ICE servers to WHEP clients. */
   iceLinks: string[];
+  /** The Bearer tokens of each kind of request. */
+  access: AccessPolicy;
 }
 
 /** The stream with this name, or a NotFoundError that names it. */

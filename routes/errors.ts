@@ -6,6 +6,7 @@ import {
   PreconditionRequiredError,
   type RetryLaterError,
   TooLargeError,
+  UnauthorizedError,
   UnavailableError,
   UnsupportedError,
   UnsupportedMediaTypeError,
@@ -17,6 +18,11 @@ const log = logger("http");
 /** The one place a domain error becomes an HTTP status, with a one-line text body. */
 export function errorResponse(err: unknown): Response {
   const message = err instanceof Error ? err.message.split("\n")[0] : String(err);
+  // RFC 6750 §3: a 401 names the scheme. No error="invalid_token": that would tell a wrong token from
+  // a missing one.
+  if (err instanceof UnauthorizedError) {
+    return text(401, message, { "WWW-Authenticate": 'Bearer realm="edgecam"' });
+  }
   if (err instanceof NotFoundError) return text(404, message);
   if (err instanceof BadRequestError) return text(400, message);
   if (err instanceof UnsupportedError) return text(422, message);

@@ -2,7 +2,7 @@ import { type Context, Hono } from "hono";
 import { BadRequestError, NotFoundError, UnsupportedMediaTypeError } from "../lib/errors.ts";
 import type { Stream } from "../lib/stream.ts";
 import { requireStream, type ServiceContext } from "./context.ts";
-import { boundedText, cors, mediaType, whepCreated } from "./whep.ts";
+import { boundedText, mediaType, whepCreated } from "./whep.ts";
 
 /** `?stream=<name>`, else the first configured stream. */
 function offeredStream(c: Context, ctx: ServiceContext): Stream {
@@ -35,7 +35,9 @@ function offerSdp(body: string): string {
  */
 export function offerRoutes(ctx: ServiceContext): Hono {
   const app = new Hono();
-  app.use("/offer", cors);
+  // A browser on another origin preflights the POST (JSON body, Authorization header): without an
+  // answer here the preflight got 404 and the POST was never sent.
+  app.options("/offer", (c) => c.body(null, 200, { "Accept-Post": "application/sdp, application/json" }));
   app.post("/offer", async (c) => {
     const type = mediaType(c);
     if (type === "application/sdp") {

@@ -2,6 +2,7 @@ import { type Context, Hono } from "hono";
 import { BadRequestError, NotFoundError } from "../lib/errors.ts";
 import type { Stream } from "../lib/stream.ts";
 import { serveSignaling } from "../lib/webrtc/signaling.ts";
+import { requireToken } from "./auth.ts";
 import { requireStream, type ServiceContext } from "./context.ts";
 import { errorResponse } from "./errors.ts";
 
@@ -25,6 +26,8 @@ export function signalRoutes(ctx: ServiceContext): Hono {
 /** The app on a camera's own `webrtc_port`: `GET /ws` is that camera's signaling channel, as in seed 000. */
 export function cameraSignalApp(ctx: ServiceContext, streamName: string): Hono {
   const app = new Hono();
+  // Everything on this port is this camera's signaling: viewing it takes a view token, as on the main port.
+  app.use("*", requireToken(ctx.access, () => ({ kind: "view", stream: streamName })));
   app.get("/ws", (c) => upgrade(c, ctx, requireStream(ctx, streamName)));
   app.notFound((c) => errorResponse(new NotFoundError(`no route for ${c.req.method} ${c.req.path}`)));
   app.onError((err) => errorResponse(err));

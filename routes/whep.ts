@@ -19,7 +19,10 @@ const CORS_HEADERS: Record<string, string> = {
   "Access-Control-Expose-Headers": "Location, ETag, Link, Accept-Patch",
 };
 
-/** Adds the CORS headers after the handler, so error responses carry them too and a page can read why. */
+/**
+ * Adds the CORS headers after the handler, so error responses (a 401 included) carry them too and a
+ * page can read why. Authorization is allowed: a page on another origin sends its Bearer token.
+ */
 export async function cors(c: Context, next: () => Promise<void>): Promise<void> {
   await next();
   for (const [name, value] of Object.entries(CORS_HEADERS)) c.res.headers.set(name, value);
@@ -75,9 +78,8 @@ export async function whepCreated(
  * ends the session; `GET` and `OPTIONS` answer without side effects.
  */
 export function whepRoutes(ctx: ServiceContext): Hono {
+  // CORS is added in routes/app.ts, ahead of the token check, so a 401 carries it too.
   const app = new Hono();
-  app.use("/whep/*", cors);
-  app.use("/:stream/whep", cors);
 
   const post = async (c: Context) => {
     const name = c.req.param("stream")!;

@@ -16,7 +16,8 @@ $SUDO install -d -m 755 /opt/edgecam/bin /opt/edgecam/dist /opt/edgecam/static /
 $SUDO install -m 755 "$(readlink -f "$ROOT/.tools/node_modules/.bin/deno")" /opt/edgecam/bin/deno
 $SUDO install -m 644 "$ROOT/dist/edgecam.js" /opt/edgecam/dist/edgecam.js
 $SUDO cp -r "$ROOT/static/." /opt/edgecam/static/
-[ -f /etc/edgecam/config.toml ] || $SUDO install -m 644 "$ROOT/config.toml" /etc/edgecam/config.toml
+# 640 and group edgecam: the config may hold Bearer tokens, which other local users must not read.
+[ -f /etc/edgecam/config.toml ] || $SUDO install -m 640 -g edgecam "$ROOT/config.toml" /etc/edgecam/config.toml
 $SUDO install -m 644 "$ROOT/scripts/edgecam.service" /etc/systemd/system/edgecam.service
 $SUDO systemctl daemon-reload
 $SUDO systemctl enable --now edgecam

@@ -6,6 +6,13 @@ const grid = document.getElementById("grid");
 const service = document.getElementById("service");
 /** `?transport=ws` or `?transport=webrtc` pins the transport; by default WebRTC, then WebSocket for H.264. */
 const pinned = new URLSearchParams(location.search).get("transport");
+/**
+ * `?token=` of the page's own URL, for a service with Bearer tokens: the page itself is plain files and
+ * loads without one, but what it calls needs it. Sent as `Authorization: Bearer` on fetches and as
+ * `?token=` on WebSocket URLs (a browser cannot set headers on those).
+ */
+const token = new URLSearchParams(location.search).get("token") || undefined;
+const authHeaders = token ? { Authorization: `Bearer ${token}` } : {};
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -34,7 +41,7 @@ function makeTile(stream, rtpOriginMs) {
 
   const useWebSocket = () => {
     tile.player?.close();
-    tile.player = playOverWebSocket(stream.name, video);
+    tile.player = playOverWebSocket(stream.name, video, { token });
     tile.dataset.transport = "websocket";
   };
   if (pinned === "ws" && stream.codec === "h264") {
@@ -43,6 +50,7 @@ function makeTile(stream, rtpOriginMs) {
     const canFallBack = stream.codec === "h264" && pinned !== "webrtc";
     tile.player = playOverWhep(stream.name, video, {
       rtpOriginMs,
+      token,
       onGiveUp: canFallBack ? useWebSocket : undefined,
     });
     tile.dataset.transport = "webrtc";
@@ -65,7 +73,10 @@ function format(stream, f) {
 
 async function refresh(tiles) {
   try {
-    const status = await (await fetch("/status")).json();
+    const res = await fetch("/status", { headers: authHeaders });
+    if (res.status === 401) throw new Error("this service needs a token: open the page as /?token=<token>");
+    if (!res.ok) throw new Error(`${res.status} ${(await res.text()).trim()}`);
+    const status = await res.json();
     service.textContent = `v${status.version} · up ${status.uptime_s} s · ${status.memory.rss_mb} MB`;
     for (const stream of status.streams) {
       if (!tiles.has(stream.name)) {

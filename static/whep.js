@@ -87,10 +87,12 @@ async function readStats(pc, previous) {
 
 /**
  * Plays stream `name` into `video` over WHEP (POST /whep/<name>), retrying with backoff and honouring
- * Retry-After. `onGiveUp` is called once after repeated attempts never connected. Returns
+ * Retry-After. `token`, when given, goes as `Authorization: Bearer` on every request of the session
+ * (WHIP §4.7). `onGiveUp` is called once after repeated attempts never connected. Returns
  * { figures(), close() }.
  */
-export function playOverWhep(name, video, { rtpOriginMs, onGiveUp }) {
+export function playOverWhep(name, video, { rtpOriginMs, token, onGiveUp }) {
+  const auth = token ? { Authorization: `Bearer ${token}` } : {};
   const state = {
     closed: false,
     pc: null,
@@ -115,7 +117,9 @@ export function playOverWhep(name, video, { rtpOriginMs, onGiveUp }) {
   video.requestVideoFrameCallback?.(onFrame);
 
   const teardown = () => {
-    if (state.session) fetch(state.session, { method: "DELETE", keepalive: true }).catch(() => {});
+    if (state.session) {
+      fetch(state.session, { method: "DELETE", headers: auth, keepalive: true }).catch(() => {});
+    }
     state.session = null;
     state.pc?.close();
     state.pc = null;
@@ -154,7 +158,7 @@ export function playOverWhep(name, video, { rtpOriginMs, onGiveUp }) {
       await gathered(pc);
       const res = await fetch(`/whep/${encodeURIComponent(name)}`, {
         method: "POST",
-        headers: { "Content-Type": "application/sdp" },
+        headers: { "Content-Type": "application/sdp", ...auth },
         body: pc.localDescription.sdp,
       });
       if (res.status !== 201) {

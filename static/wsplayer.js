@@ -5,13 +5,18 @@
 const LIVE_EDGE_S = 0.25;
 const RETRY_MS = 2000;
 
-function wsUrl(name) {
+/** A browser cannot set Authorization on a WebSocket: a token goes in the URL as `?token=`. */
+function wsUrl(name, token) {
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
-  return `${proto}//${location.host}/ws/${encodeURIComponent(name)}`;
+  const query = token ? `?token=${encodeURIComponent(token)}` : "";
+  return `${proto}//${location.host}/ws/${encodeURIComponent(name)}${query}`;
 }
 
-/** Plays `name` into `video` over /ws/<name>, reconnecting forever; returns { figures(), close() }. */
-export function playOverWebSocket(name, video) {
+/**
+ * Plays `name` into `video` over /ws/<name> (with `token` when given), reconnecting forever; returns
+ * { figures(), close() }.
+ */
+export function playOverWebSocket(name, video, { token } = {}) {
   const state = { latencyMs: null, frames: 0, closed: false };
   let socket = null;
   let muxer = null;
@@ -32,7 +37,7 @@ export function playOverWebSocket(name, video) {
         for (const chunk of pending.splice(0)) muxer.feed({ video: chunk });
       },
     });
-    socket = new WebSocket(wsUrl(name));
+    socket = new WebSocket(wsUrl(name, token));
     socket.binaryType = "arraybuffer";
     socket.onmessage = (event) => {
       const bytes = new Uint8Array(event.data);

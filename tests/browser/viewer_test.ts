@@ -171,3 +171,71 @@ Deno.test("a browser that closes its peer connection or leaves the page without 
     await edgecam.stop();
   }
 });
+
+Deno.test("the viewer page on a service with tokens: ?token= plays over WebRTC and the WebSocket player", async (t) => {
+  const token = "page-token-0123456789abcdef";
+  const edgecam = await startEdgecam({
+    toml: `
+[auth]
+view_tokens = ["${token}"]
+api_read_tokens = ["${token}"]
+[[cameras]]
+name = "front"
+`,
+  });
+  const browser = await launchChromium();
+  try {
+    await waitFor(
+      "healthy",
+      async () => (await getJson(`${edgecam.url}/health`)).status === 200 ? true : undefined,
+    );
+
+    await t.step("without ?token= the page loads and says it needs one", async () => {
+      const page = await browser.newPage();
+      await page.goto(edgecam.url);
+      const line = await waitFor("the service line", async () => {
+        const text = await page.locator("#service").textContent();
+        return text?.includes("token") ? text : undefined;
+      });
+      assert.match(line, /needs a token: open the page as \/\?token=<token>/);
+      assert.equal(await page.locator("section.tile").count(), 0);
+      await page.close();
+    });
+
+    await t.step("?token=: H.264 decodes over WHEP (Bearer on the POST and DELETE)", async () => {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on("pageerror", (err) => errors.push(err.message));
+      await page.goto(`${edgecam.url}/?token=${token}`);
+      await assertPlaying(page, "front", "webrtc", "video/H264");
+      assert.deepEqual(errors, []);
+      await page.close({ runBeforeUnload: true });
+    });
+
+    await t.step("?token=&transport=ws: the WebSocket player plays with ?token= on its URL", async () => {
+      const page = await browser.newPage();
+      await page.goto(`${edgecam.url}/?transport=ws&token=${token}`);
+      await assertPlaying(page, "front", "websocket", "video/H264");
+      await page.close({ runBeforeUnload: true });
+    });
+
+    await t.step("closing the pages freed their sessions: the DELETE carried the token", async () => {
+      await waitFor("no viewers left", async () => {
+        const res = await fetch(`${edgecam.url}/api/streams/front`, {
+          headers: { Authorization: `Bearer ${token}` },
+        });
+        const body = await res.json();
+        return body.readers === 0 ? true : undefined;
+      });
+      assert.doesNotMatch(
+        edgecam.log(),
+        /401 (POST|DELETE|GET) \/(whep|ws)\//,
+        "no refusal once the page had its token",
+      );
+      assert.ok(!edgecam.log().includes(token), "the token never reaches the log");
+    });
+  } finally {
+    await browser.close();
+    await edgecam.stop();
+  }
+});

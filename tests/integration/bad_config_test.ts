@@ -39,3 +39,18 @@ Deno.test("an unknown flag is refused with the usage", async () => {
   assert.equal((await child.status).code, 2);
   assert.match(await logClosed, /Usage: deno task start/);
 });
+
+Deno.test("bad tokens stop the start with the key and reason, and the token never reaches the log", async () => {
+  const path = await writeConfig(`
+[auth]
+view_tokens = ["tooshort1", "has a space 0123456789"]
+api_read_tokens = [""]
+`);
+  const { child, logClosed } = spawnEdgecam(["--config", path]);
+  assert.equal((await child.status).code, 2);
+  const log = await logClosed;
+  assert.match(log, /auth\.view_tokens\[0\]: <redacted> — must be at least 16 characters/);
+  assert.match(log, /auth\.view_tokens\[1\]: <redacted> — must not contain whitespace/);
+  assert.match(log, /auth\.api_read_tokens\[0\]: <redacted> — must not be empty/);
+  assert.ok(!log.includes("tooshort1") && !log.includes("has a space"), log);
+});

@@ -39,6 +39,7 @@ Deno.test("an empty file means every default and no cameras", () => {
       udpPortMax: 0,
       maxClients: 30,
     },
+    auth: { publishTokens: [], viewTokens: [], apiReadTokens: [], apiChangeTokens: [] },
     cameras: [],
   });
 });
@@ -59,6 +60,7 @@ Deno.test("a camera with only a name gets every camera default", () => {
     flipMethod: "none",
     scalingEnabled: false,
     webrtcPort: 0,
+    viewTokens: [],
   }]);
 });
 
@@ -88,6 +90,11 @@ urls = "stun:stun.example.org:3478"
 urls = ["turn:turn.example.org:3478?transport=udp", "turns:turn.example.org:5349"]
 username = "user"
 credential = "secret"
+[auth]
+publish_tokens = ["publish-0123456789abcdef"]
+view_tokens = ["view-0123456789abcdef", "view2-0123456789abcdef"]
+api_read_tokens = ["read-0123456789abcdef"]
+api_change_tokens = ["change-0123456789abcdef"]
 [[cameras]]
 name = "pi_cam-2"
 source = "libcamera"
@@ -103,6 +110,7 @@ keyframe_interval = 1000
 flip_method = "rotate-270"
 scaling_enabled = true
 webrtc_port = 5557
+view_tokens = ["camera-0123456789abcdef"]
 `);
   assert.deepEqual(config, {
     server: { listen: "::", port: 0, logLevel: "debug", publicIp: "203.0.113.7" },
@@ -123,6 +131,12 @@ webrtc_port = 5557
       udpPortMax: 40100,
       maxClients: 5,
     },
+    auth: {
+      publishTokens: ["publish-0123456789abcdef"],
+      viewTokens: ["view-0123456789abcdef", "view2-0123456789abcdef"],
+      apiReadTokens: ["read-0123456789abcdef"],
+      apiChangeTokens: ["change-0123456789abcdef"],
+    },
     cameras: [{
       name: "pi_cam-2",
       source: "libcamera",
@@ -138,6 +152,7 @@ webrtc_port = 5557
       flipMethod: "rotate-270",
       scalingEnabled: true,
       webrtcPort: 5557,
+      viewTokens: ["camera-0123456789abcdef"],
     }],
   });
 });
@@ -235,7 +250,7 @@ Deno.test("each bad value is one line: key path, value as JSON, reason", async (
     [
       "a quote in a TURN credential (it goes into a Link header)",
       `[[webrtc.ice_servers]]\nurls = "turn:t.example"\nusername = "u"\ncredential = 'a"b'`,
-      [`webrtc.ice_servers[0].credential: "a\\"b" — must not contain quotes, backslashes or control characters`],
+      [`webrtc.ice_servers[0].credential: <redacted> — must not contain quotes, backslashes or control characters`],
     ],
     ["interfaces as a string", `[webrtc]\ninterfaces_include = "eth0"`, [
       `webrtc.interfaces_include: "eth0" — must be an array of strings`,
@@ -423,6 +438,108 @@ Deno.test("each bad value is one line: key path, value as JSON, reason", async (
   ];
   for (const [name, toml, expected] of cases) {
     await t.step(name, () => assert.deepEqual(problemsOf(() => parseConfig(toml)), expected));
+  }
+});
+
+const TOKEN_CHARS_REASON =
+  "must contain only A-Z a-z 0-9 - . _ ~ + / (then optional '=' padding), as RFC 6750 Bearer tokens do";
+
+Deno.test("tokens that are taken", async (t) => {
+  const cases: [string, string][] = [
+    ["exactly 16 characters", "0123456789abcdef"],
+    ["hex from openssl rand -hex 32", "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"],
+    ["base64 with + / and = padding", "n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg="],
+    ["URL-safe characters", "a-b.c_d~e0123456789"],
+  ];
+  for (const [name, token] of cases) {
+    await t.step(name, () => {
+      const config = parseConfig(`[auth]\nview_tokens = [${JSON.stringify(token)}]`);
+      assert.deepEqual(config.auth.viewTokens, [token]);
+    });
+  }
+});
+
+Deno.test("bad tokens stop the start, one line each, and the value never appears", async (t) => {
+  const cases: [string, string, string, string[]][] = [
+    ["empty", `[auth]\nview_tokens = [""]`, "", [`auth.view_tokens[0]: <redacted> — must not be empty`]],
+    [
+      "a space inside",
+      `[auth]\npublish_tokens = ["abcdefgh ijklmnopq"]`,
+      "abcdefgh ijklmnopq",
+      [`auth.publish_tokens[0]: <redacted> — must not contain whitespace`],
+    ],
+    [
+      "a pasted newline at the end",
+      `[auth]\napi_read_tokens = ["0123456789abcdefXYZ\\n"]`,
+      "0123456789abcdefXYZ",
+      [`auth.api_read_tokens[0]: <redacted> — must not contain whitespace`],
+    ],
+    [
+      "too short",
+      `[auth]\napi_change_tokens = ["good-token-0123456789", "s3cr3t-tok"]`,
+      "s3cr3t-tok",
+      [`auth.api_change_tokens[1]: <redacted> — must be at least 16 characters`],
+    ],
+    [
+      "a quote (cannot follow Bearer unquoted)",
+      `[auth]\nview_tokens = ['abc"def0123456789']`,
+      'abc"def0123456789',
+      [`auth.view_tokens[0]: <redacted> — ${TOKEN_CHARS_REASON}`],
+    ],
+    [
+      "'=' inside rather than at the end",
+      `[auth]\nview_tokens = ["abc=def0123456789"]`,
+      "abc=def0123456789",
+      [`auth.view_tokens[0]: <redacted> — ${TOKEN_CHARS_REASON}`],
+    ],
+    [
+      "a string instead of a list",
+      `[auth]\nview_tokens = "0123456789abcdefXYZ"`,
+      "0123456789abcdefXYZ",
+      [`auth.view_tokens: <redacted> — must be an array of strings`],
+    ],
+    [
+      "a number in the list",
+      `[auth]\npublish_tokens = [1234567890123456]`,
+      "1234567890123456",
+      [`auth.publish_tokens[0]: <redacted> — must be a string`],
+    ],
+    [
+      "a misspelt key in [auth]",
+      `[auth]\nview_token = ["0123456789abcdefXYZ"]`,
+      "0123456789abcdefXYZ",
+      [`auth.view_token: <redacted> — unknown key`],
+    ],
+    ["[auth] that is not a table", `auth = "0123456789abcdefXYZ"`, "0123456789abcdefXYZ", [
+      `auth: <redacted> — must be a table`,
+    ]],
+    [
+      "a camera's token too short",
+      `[[cameras]]\nname = "a"\nview_tokens = ["s3cr3t-tok"]`,
+      "s3cr3t-tok",
+      [`cameras[0].view_tokens[0]: <redacted> — must be at least 16 characters`],
+    ],
+    [
+      "a camera's misspelt token key",
+      `[[cameras]]\nname = "a"\nview_token = "0123456789abcdefXYZ"`,
+      "0123456789abcdefXYZ",
+      [`cameras[0].view_token: <redacted> — unknown key`],
+    ],
+    [
+      "a token inside a table shown whole",
+      `[cameras]\nname = "a"\nview_tokens = ["0123456789abcdefXYZ"]`,
+      "0123456789abcdefXYZ",
+      [`cameras: {"name":"a","view_tokens":"<redacted>"} — must be an array of tables ([[cameras]])`],
+    ],
+  ];
+  for (const [name, toml, secret, expected] of cases) {
+    await t.step(name, () => {
+      const problems = problemsOf(() => parseConfig(toml));
+      assert.deepEqual(problems, expected);
+      if (secret !== "") {
+        for (const line of problems) assert.ok(!line.includes(secret), `the token leaked: ${line}`);
+      }
+    });
   }
 });
 
