@@ -187,8 +187,14 @@ export class WhepSessions {
     try {
       const transceiver = pc.addTransceiver("video", { direction: "sendonly" });
       await pc.setRemoteDescription({ type: "offer", sdp: offerSdp });
-      // Before ICE can connect (it starts with the answer): see dtls_client.ts.
-      for (const transport of pc.dtlsTransports) handleServerHandshakesOnce(transport);
+      for (const transport of pc.dtlsTransports) {
+        // werift's answerer leaves the role "auto", which answers a=setup:active and makes it the DTLS
+        // client whatever the offer said; an offer of a=setup:active needs us to be the server
+        // (RFC 8842 §5.3). createAnswer writes a=setup from this role and start() obeys it.
+        transport.role = offer.dtlsRole;
+        // Before ICE can connect (it starts with the answer): see dtls_client.ts.
+        handleServerHandshakesOnce(transport);
+      }
       await this.#gatherInTurn(ice, async () => {
         await pc.setLocalDescription(await pc.createAnswer());
         await gatheringComplete(pc);
