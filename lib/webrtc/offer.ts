@@ -14,8 +14,6 @@ export interface OfferedCodec {
 /** What the send side needs from a viewer's offer. */
 export interface VideoOffer {
   codecs: OfferedCodec[];
-  /** The offer's ICE username fragment, to tell a trickled candidate from an ICE restart. */
-  iceUfrag: string | undefined;
   /** The DTLS role our answer takes, from the offer's `a=setup` (see answerDtlsRole). */
   dtlsRole: DtlsRole;
 }
@@ -67,13 +65,11 @@ export function parseVideoOffer(sdp: string): VideoOffer {
       codecs.push({ payloadType, name: m[2], clockRate: Number(m[3]), fmtp: fmtps.get(payloadType) ?? "" });
     }
   }
-  // The ufrag may sit in the session part or the media part; either names this offer's ICE agent.
-  const ufrag = lines.find((l) => l.startsWith("a=ice-ufrag:"))?.slice("a=ice-ufrag:".length).trim();
   // The video section's a=setup, else the session-level one (which werift also reads as the default).
   const setupOf = (l: string) => l.match(/^a=setup:(\S+)/)?.[1];
   const setup = section.map(setupOf).find((v) => v !== undefined) ??
     lines.slice(0, lines.findIndex((l) => l.startsWith("m="))).map(setupOf).find((v) => v !== undefined);
-  return { codecs, iceUfrag: ufrag, dtlsRole: answerDtlsRole(setup) };
+  return { codecs, dtlsRole: answerDtlsRole(setup) };
 }
 
 /** One fmtp parameter's value, case-insensitive on the name. */
