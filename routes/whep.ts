@@ -74,8 +74,8 @@ export async function whepCreated(
 
 /**
  * WHEP (draft-ietf-wish-whep): `POST /whep/<stream>` (alias `POST /<stream>/whep`) with an SDP
- * offer answers 201 with the SDP answer and the session URL; `PATCH` trickles candidates, `DELETE`
- * ends the session; `GET` and `OPTIONS` answer without side effects.
+ * offer answers 201 with the SDP answer and the session URL; `PATCH` trickles candidates (204) or
+ * restarts ICE (200 with the server's sdpfrag and a new ETag), `DELETE` ends the session; `GET` and `OPTIONS` answer without side effects.
  */
 export function whepRoutes(ctx: ServiceContext): Hono {
   // CORS is added in routes/app.ts, ahead of the token check, so a 401 carries it too.
@@ -119,8 +119,18 @@ export function whepRoutes(ctx: ServiceContext): Hono {
     }
     const fragment = await boundedText(c);
     if (!/^a=/m.test(fragment)) throw new BadRequestError("the sdpfrag has no a= line");
-    await ctx.whep.addCandidates(c.req.param("stream"), c.req.param("session"), ifMatch, fragment);
-    return c.body(null, 204);
+    const restart = await ctx.whep.addCandidates(
+      c.req.param("stream"),
+      c.req.param("session"),
+      ifMatch,
+      fragment,
+    );
+    if (!restart) return c.body(null, 204);
+    // ICE restart (WHIP §4.3.2): the server's new credentials and candidates, and the session's new ETag.
+    return c.body(restart.fragment, 200, {
+      "Content-Type": "application/trickle-ice-sdpfrag",
+      ETag: `"${restart.etag}"`,
+    });
   });
   app.delete("/whep/:stream/:session", (c) => {
     ctx.whep.delete(c.req.param("stream"), c.req.param("session"));

@@ -14,8 +14,31 @@ export interface OfferedCodec {
 /** What the send side needs from a viewer's offer. */
 export interface VideoOffer {
   codecs: OfferedCodec[];
-  /** The offer's ICE username fragment, to tell a trickled candidate from an ICE restart. */
-  iceUfrag: string | undefined;
+  /** The DTLS role our answer takes, from the offer's `a=setup` (see answerDtlsRole). */
+  dtlsRole: DtlsRole;
+}
+
+/** A DTLS role as werift's RTCDtlsTransport names it: "client" answers `a=setup:active`, "server" `passive`. */
+export type DtlsRole = "client" | "server";
+
+/**
+ * The DTLS role the answerer takes for an offer's `a=setup` value (RFC 8842 §5.3): `active` (the
+ * offerer will be the DTLS client, as some non-browser WHEP clients want) → we are the server
+ * (`a=setup:passive`); `passive` → we are the client; `actpass` (what browsers offer) → the client,
+ * as RFC 8842 recommends and as werift answers by default. An offer without `a=setup` keeps werift's
+ * default too. `holdconn` is refused (RFC 8842 §5.1 forbids it: there would be no DTLS, so no media).
+ */
+export function answerDtlsRole(setup: string | undefined): DtlsRole {
+  switch (setup?.toLowerCase()) {
+    case "active":
+      return "server";
+    case "passive":
+    case "actpass":
+    case undefined:
+      return "client";
+    default:
+      throw new BadRequestError(`a=setup:${setup} is not a DTLS role this server can answer`);
+  }
 }
 
 /** Profile used when the stream's SPS is not known yet: Constrained Baseline 3.1, what browsers offer. */
@@ -42,9 +65,11 @@ export function parseVideoOffer(sdp: string): VideoOffer {
       codecs.push({ payloadType, name: m[2], clockRate: Number(m[3]), fmtp: fmtps.get(payloadType) ?? "" });
     }
   }
-  // The ufrag may sit in the session part or the media part; either names this offer's ICE agent.
-  const ufrag = lines.find((l) => l.startsWith("a=ice-ufrag:"))?.slice("a=ice-ufrag:".length).trim();
-  return { codecs, iceUfrag: ufrag };
+  // The video section's a=setup, else the session-level one (which werift also reads as the default).
+  const setupOf = (l: string) => l.match(/^a=setup:(\S+)/)?.[1];
+  const setup = section.map(setupOf).find((v) => v !== undefined) ??
+    lines.slice(0, lines.findIndex((l) => l.startsWith("m="))).map(setupOf).find((v) => v !== undefined);
+  return { codecs, dtlsRole: answerDtlsRole(setup) };
 }
 
 /** One fmtp parameter's value, case-insensitive on the name. */

@@ -1,10 +1,10 @@
 import { RTCPeerConnection, type RTCRtpSender, useH264, useVP8 } from "werift";
 import {
+  BadRequestError,
   ConflictError,
   NotFoundError,
   PreconditionFailedError,
   UnavailableError,
-  UnsupportedError,
 } from "../errors.ts";
 import { logger } from "../log.ts";
 import type { Reader } from "../reader.ts";
@@ -12,8 +12,10 @@ import type { Stream } from "../stream.ts";
 import { onPeerClose } from "./dtls_alert.ts";
 import { handleServerHandshakesOnce } from "./dtls_client.ts";
 import type { IceOptions } from "./ice.ts";
+import { addRemoteCandidates, remoteCredentials, RESTART_TIMEOUT_MS, restartIce } from "./ice_restart.ts";
 import { chooseCodec, parseVideoOffer, type VideoOffer, withProfileLevelId } from "./offer.ts";
 import { rtpTimestamp, StreamPacketizer } from "./rtp.ts";
+import { isIceRestart, parseSdpFragment, restartAnswerFragment } from "./sdpfrag.ts";
 import { emptyFeedbackCounts, type FeedbackCounts, ViewerRtp } from "./viewer_rtp.ts";
 
 const log = logger("whep");
@@ -35,6 +37,14 @@ export interface WhepAnswer {
   ended: Promise<void>;
 }
 
+/** The answer to an ICE restart PATCH. */
+export interface IceRestartAnswer {
+  /** The session's new strong entity tag, without quotes; the old one no longer matches. */
+  etag: string;
+  /** The server's new ICE credentials and candidates, as an RFC 8840 sdpfrag. */
+  fragment: string;
+}
+
 /** The WebRTC figures of one stream: viewers now, and feedback totals since the service started. */
 export interface WebrtcStreamStats extends FeedbackCounts {
   viewers: number;
@@ -43,7 +53,8 @@ export interface WebrtcStreamStats extends FeedbackCounts {
 /** One viewer: its peer connection and, once connected, its reader and send loop. */
 class WhepSession {
   readonly id = crypto.randomUUID();
-  readonly etag = crypto.randomUUID().replaceAll("-", "");
+  /** Strong entity tag of the session's ICE state, without quotes: a new one per ICE restart. */
+  etag = newEtag();
   readonly rtp: ViewerRtp;
   #reader: Reader | null = null;
   #closed = false;
@@ -59,7 +70,6 @@ class WhepSession {
     readonly stream: Stream,
     readonly pc: RTCPeerConnection,
     sender: RTCRtpSender,
-    readonly remoteUfrag: string | undefined,
     private readonly packetizer: StreamPacketizer,
     totals: FeedbackCounts,
     private readonly onClose: (session: WhepSession) => void,
@@ -115,6 +125,11 @@ class WhepSession {
     this.#ended.resolve();
     this.pc.close().catch((err: Error) => log.warn(`${this.stream.name}/${this.id}: close: ${err.message}`));
   }
+}
+
+/** A fresh strong entity tag value (unquoted). */
+function newEtag(): string {
+  return crypto.randomUUID().replaceAll("-", "");
 }
 
 /** Resolves once ICE gathering is complete, so the answer carries every server candidate. */
@@ -187,8 +202,14 @@ export class WhepSessions {
     try {
       const transceiver = pc.addTransceiver("video", { direction: "sendonly" });
       await pc.setRemoteDescription({ type: "offer", sdp: offerSdp });
-      // Before ICE can connect (it starts with the answer): see dtls_client.ts.
-      for (const transport of pc.dtlsTransports) handleServerHandshakesOnce(transport);
+      for (const transport of pc.dtlsTransports) {
+        // werift's answerer leaves the role "auto", which answers a=setup:active and makes it the DTLS
+        // client whatever the offer said; an offer of a=setup:active needs us to be the server
+        // (RFC 8842 §5.3). createAnswer writes a=setup from this role and start() obeys it.
+        transport.role = offer.dtlsRole;
+        // Before ICE can connect (it starts with the answer): see dtls_client.ts.
+        handleServerHandshakesOnce(transport);
+      }
       await this.#gatherInTurn(ice, async () => {
         await pc.setLocalDescription(await pc.createAnswer());
         await gatheringComplete(pc);
@@ -200,7 +221,6 @@ export class WhepSessions {
         stream,
         pc,
         transceiver.sender,
-        offer.iceUfrag,
         this.#packetizerFor(stream),
         this.#totalsFor(stream.name),
         (s) => this.#sessions.delete(s.id),
@@ -237,21 +257,45 @@ export class WhepSessions {
     return turn;
   }
 
-  /** Adds trickled candidates (an RFC 8840 sdpfrag) to a session after checking its ETag. */
-  async addCandidates(streamName: string, id: string, ifMatch: string, fragment: string): Promise<void> {
+  /**
+   * Applies a PATCH's RFC 8840 sdpfrag to a session after checking its ETag: trickled candidates are
+   * added (undefined is returned: 204); new ICE credentials restart ICE (WHIP §4.3.2) and the result is
+   * the session's new ETag and the sdpfrag that answers the restart (200).
+   */
+  async addCandidates(
+    streamName: string,
+    id: string,
+    ifMatch: string,
+    text: string,
+  ): Promise<IceRestartAnswer | undefined> {
     const session = this.#session(streamName, id);
     if (ifMatch !== "*" && ifMatch !== `"${session.etag}"`) {
       throw new PreconditionFailedError(`If-Match ${ifMatch} is not the session's ETag`);
     }
-    const ufrag = fragment.match(/^a=ice-ufrag:(.+)$/m)?.[1].trim();
-    if (ufrag !== undefined && ufrag !== session.remoteUfrag) {
-      throw new UnsupportedError("ICE restart is not supported");
+    const fragment = parseSdpFragment(text);
+    // BUNDLE: the session has one ICE transport whatever the offer's m-lines.
+    const [dtls] = session.pc.dtlsTransports;
+    if (!dtls) throw new BadRequestError("the session has no transport");
+    const ice = dtls.iceTransport;
+    if (!isIceRestart(fragment, remoteCredentials(ice))) {
+      addRemoteCandidates(ice, fragment.candidates);
+      return undefined;
     }
-    for (const line of fragment.split(/\r?\n/)) {
-      if (line.startsWith("a=candidate:")) {
-        await session.pc.addIceCandidate({ candidate: line.slice(2), sdpMLineIndex: 0 });
-      }
-    }
+    const restarted = await restartIce(
+      ice,
+      dtls.state === "connected",
+      { ufrag: fragment.ufrag!, pwd: fragment.pwd!, candidates: fragment.candidates },
+      () => {
+        log.info(`${streamName}/${id}: ICE restart not connected after ${RESTART_TIMEOUT_MS} ms, closing`);
+        session.close();
+      },
+    );
+    session.etag = newEtag();
+    log.info(`${streamName}/${id}: ICE restart (remote ufrag ${fragment.ufrag})`);
+    return {
+      etag: session.etag,
+      fragment: restartAnswerFragment(session.pc.localDescription!.sdp, restarted, restarted.candidates),
+    };
   }
 
   /** Ends a session and frees everything it holds. */

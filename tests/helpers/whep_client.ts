@@ -1,4 +1,4 @@
-import { RTCPeerConnection, useH264, useVP8 } from "werift";
+import { IceCandidate, RTCIceParameters, RTCPeerConnection, useH264, useVP8 } from "werift";
 
 /** One received frame: its RTP timestamp and arrival time. */
 export interface ReceivedFrame {
@@ -57,6 +57,47 @@ export class WhepViewer {
   /** Applies the server's answer. */
   async answer(sdp: string): Promise<void> {
     await this.pc.setRemoteDescription({ type: "answer", sdp });
+  }
+
+  /**
+   * Restarts this viewer's ICE as a WHEP client does (WHIP §4.3.2): new credentials and freshly gathered
+   * candidates, as the sdpfrag to PATCH. The DTLS association is kept.
+   */
+  async iceRestartFragment(): Promise<string> {
+    const ice = this.pc.iceTransports[0];
+    ice.restart();
+    await ice.gather();
+    const { usernameFragment, password } = ice.localParameters;
+    return [
+      "a=ice-options:trickle",
+      "m=video 9 UDP/TLS/RTP/SAVPF 96",
+      "a=mid:0",
+      `a=ice-ufrag:${usernameFragment}`,
+      `a=ice-pwd:${password}`,
+      ...ice.localCandidates.map((c) => `a=candidate:${c.toJSON().candidate}`),
+      "a=end-of-candidates",
+      "",
+    ].join("\r\n");
+  }
+
+  /** Applies the server's sdpfrag answering an ICE restart and runs the new checks (resolves when connected). */
+  async applyIceRestart(fragment: string): Promise<void> {
+    const ice = this.pc.iceTransports[0];
+    const value = (name: string) => fragment.match(new RegExp(`^a=${name}:(.+?)\r?$`, "m"))?.[1];
+    ice.setRemoteParams(
+      new RTCIceParameters({
+        usernameFragment: value("ice-ufrag"),
+        password: value("ice-pwd"),
+        iceLite: false,
+      }),
+    );
+    for (const line of fragment.split(/\r?\n/)) {
+      if (line.startsWith("a=candidate:")) {
+        await ice.addRemoteCandidate(IceCandidate.fromJSON({ candidate: line.slice(2) }));
+      }
+    }
+    if (/^a=end-of-candidates\r?$/m.test(fragment)) await ice.addRemoteCandidate(undefined);
+    await ice.start();
   }
 
   /** Frames that arrived since `ms`. */

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { BadRequestError, UnsupportedError } from "../../lib/errors.ts";
-import { chooseCodec, h264Profile, parseVideoOffer, withProfileLevelId } from "../../lib/webrtc/offer.ts";
+import {
+  answerDtlsRole,
+  chooseCodec,
+  h264Profile,
+  parseVideoOffer,
+  withProfileLevelId,
+} from "../../lib/webrtc/offer.ts";
 
 /** A browser-like offer: VP8, H.264 constrained baseline in both packetization modes, and High. */
 const OFFER = [
@@ -25,7 +31,7 @@ const OFFER = [
   "",
 ].join("\r\n");
 
-Deno.test("parseVideoOffer reads the video payload types, their fmtp and the ICE ufrag", () => {
+Deno.test("parseVideoOffer reads the video payload types and their fmtp", () => {
   const offer = parseVideoOffer(OFFER);
   assert.deepEqual(offer.codecs.map((c) => [c.payloadType, c.name]), [[96, "VP8"], [102, "H264"], [
     103,
@@ -38,13 +44,45 @@ Deno.test("parseVideoOffer reads the video payload types, their fmtp and the ICE
     offer.codecs[2].fmtp,
     "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
   );
-  assert.equal(offer.iceUfrag, "Ab1c");
 });
 
 Deno.test("parseVideoOffer refuses what is not an offer with video", () => {
   for (const sdp of ["", "hello", "v=0\r\ns=-\r\nm=audio 9 RTP/AVP 0\r\n"]) {
     assert.throws(() => parseVideoOffer(sdp), BadRequestError, JSON.stringify(sdp));
   }
+});
+
+Deno.test("answerDtlsRole answers the offer's a=setup as RFC 8842 §5.3 says", () => {
+  const cases: [setup: string | undefined, role: "client" | "server"][] = [
+    ["actpass", "client"], // browsers: we answer active
+    ["active", "server"], // the offerer wants to be the DTLS client: we answer passive
+    ["ACTIVE", "server"],
+    ["passive", "client"],
+    [undefined, "client"], // werift's default, unchanged
+  ];
+  for (const [setup, role] of cases) assert.equal(answerDtlsRole(setup), role, String(setup));
+  for (const setup of ["holdconn", "bogus"]) {
+    assert.throws(() => answerDtlsRole(setup), BadRequestError, setup);
+  }
+});
+
+Deno.test("parseVideoOffer takes a=setup from the video section, else from the session", () => {
+  const cases: [sdp: string, role: "client" | "server"][] = [
+    [OFFER, "client"],
+    [OFFER.replace("a=mid:0", "a=setup:active\r\na=mid:0"), "server"],
+    [OFFER.replace("a=mid:0", "a=setup:actpass\r\na=mid:0"), "client"],
+    [OFFER.replace("t=0 0", "t=0 0\r\na=setup:active"), "server"],
+    // The media-level attribute wins over the session-level one.
+    [
+      OFFER.replace("t=0 0", "t=0 0\r\na=setup:active").replace("a=mid:0", "a=setup:passive\r\na=mid:0"),
+      "client",
+    ],
+  ];
+  for (const [sdp, role] of cases) assert.equal(parseVideoOffer(sdp).dtlsRole, role, sdp);
+  assert.throws(
+    () => parseVideoOffer(OFFER.replace("a=mid:0", "a=setup:holdconn\r\na=mid:0")),
+    BadRequestError,
+  );
 });
 
 Deno.test("h264Profile names the profile of a profile-level-id, whatever its level", () => {
