@@ -6,6 +6,7 @@
 // {"event":"start"}, counts for `windowMs` and prints {"event":"window", ...}. At the end of stdin
 // it DELETEs every session and exits.
 import { RTCPeerConnection, useH264 } from "werift";
+import { handleClientHandshakesOnce } from "../../lib/webrtc/dtls_server.ts";
 import { lines } from "./lines.ts";
 import { CpuMeter } from "./proc.ts";
 import { RtpCounter, type WindowCounts } from "./rtp_count.ts";
@@ -77,6 +78,8 @@ async function addViewer(): Promise<Viewer> {
   });
   const answer = await res.text();
   if (res.status !== 201) throw new Error(`POST ${postUrl}: ${res.status} ${answer}`);
+  // These viewers are werift DTLS servers (they offer actpass): see dtls_server.ts.
+  for (const transport of pc.dtlsTransports) handleClientHandshakesOnce(transport);
   await pc.setRemoteDescription({ type: "answer", sdp: answer });
   const location = res.headers.get("location");
   return { pc, counter, postMs, location: location && new URL(location, postUrl).href, reported: false };

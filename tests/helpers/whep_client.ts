@@ -1,4 +1,5 @@
 import { RTCPeerConnection, useH264, useVP8 } from "werift";
+import { handleClientHandshakesOnce } from "../../lib/webrtc/dtls_server.ts";
 
 /** One received frame: its RTP timestamp and arrival time. */
 export interface ReceivedFrame {
@@ -56,6 +57,8 @@ export class WhepViewer {
 
   /** Applies the server's answer. */
   async answer(sdp: string): Promise<void> {
+    // This viewer is the DTLS server: see dtls_server.ts.
+    for (const transport of this.pc.dtlsTransports) handleClientHandshakesOnce(transport);
     await this.pc.setRemoteDescription({ type: "answer", sdp });
   }
 
