@@ -6,6 +6,8 @@
 // {"event":"start"}, counts for `windowMs` and prints {"event":"window", ...}. At the end of stdin
 // it DELETEs every session and exits.
 import { RTCPeerConnection, useH264 } from "werift";
+import { handleClientHandshakesOnce } from "../../lib/webrtc/dtls_server.ts";
+import { receiveAcrossRollovers } from "../../lib/webrtc/srtp_rollover.ts";
 import { lines } from "./lines.ts";
 import { CpuMeter } from "./proc.ts";
 import { RtpCounter, type WindowCounts } from "./rtp_count.ts";
@@ -77,6 +79,12 @@ async function addViewer(): Promise<Viewer> {
   });
   const answer = await res.text();
   if (res.status !== 201) throw new Error(`POST ${postUrl}: ${res.status} ${answer}`);
+  // werift's DTLS server (these viewers offer actpass) and SRTP receiver need per-instance fixes to
+  // keep getting media on a loaded machine: see dtls_server.ts and srtp_rollover.ts.
+  for (const transport of pc.dtlsTransports) {
+    handleClientHandshakesOnce(transport);
+    receiveAcrossRollovers(transport);
+  }
   await pc.setRemoteDescription({ type: "answer", sdp: answer });
   const location = res.headers.get("location");
   return { pc, counter, postMs, location: location && new URL(location, postUrl).href, reported: false };

@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import type { RTCDtlsTransport } from "werift";
 import type { WhepViewer } from "./whep_client.ts";
 
@@ -56,6 +57,48 @@ export function repeatFlight4BeforeFinished(viewer: WhepViewer): void {
           return send(concat([changeCipherSpec, buf]) as never, addr);
         },
       });
+      return started;
+    };
+  }
+}
+
+/** Handshake types of the client's flight 5 before its Finished. */
+const FLIGHT_5 = [11, 16, 15];
+
+/** True for a handshake record of epoch 1 (bytes 3-4 of the record header): the Finished. */
+function isEncryptedHandshake(b: Uint8Array): boolean {
+  return b[0] === HANDSHAKE && b[3] === 0 && b[4] === 1;
+}
+
+/**
+ * Makes a werift viewer's DTLS server see the service's flight 5 (Certificate, ClientKeyExchange,
+ * CertificateVerify) a second time right after the datagram with its Finished, before the server has
+ * marked itself connected. That is the order a loaded viewer reads them in when the service sent its
+ * flight 5 again (its retransmission timer fired, or it saw the viewer's flight 4 twice) while the
+ * first copy was still waiting in the viewer's socket. Call it after `viewer.offer()` and before
+ * `viewer.answer()`.
+ */
+export function repeatFlight5AfterFinished(viewer: WhepViewer): void {
+  for (const transport of viewer.pc.dtlsTransports as RTCDtlsTransport[]) {
+    const start = transport.start.bind(transport);
+    transport.start = () => {
+      const started = start();
+      const socket = transport.dtls!.transport.socket;
+      const deliver = socket.onData;
+      const flight5: Buffer[] = [];
+      let repeated = false;
+      socket.onData = (buf, addr) => {
+        if (repeated) return deliver(buf, addr);
+        if (
+          buf[0] === HANDSHAKE && buf[3] === 0 && buf[4] === 0 && FLIGHT_5.includes(buf[HANDSHAKE_TYPE_AT])
+        ) {
+          flight5.push(Buffer.from(buf));
+        }
+        deliver(buf, addr);
+        if (!isEncryptedHandshake(buf)) return;
+        repeated = true;
+        for (const copy of flight5) deliver(copy, addr);
+      };
       return started;
     };
   }

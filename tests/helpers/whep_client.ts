@@ -1,4 +1,6 @@
 import { IceCandidate, RTCIceParameters, RTCPeerConnection, useH264, useVP8 } from "werift";
+import { handleClientHandshakesOnce } from "../../lib/webrtc/dtls_server.ts";
+import { receiveAcrossRollovers } from "../../lib/webrtc/srtp_rollover.ts";
 
 /** One received frame: its RTP timestamp and arrival time. */
 export interface ReceivedFrame {
@@ -56,6 +58,11 @@ export class WhepViewer {
 
   /** Applies the server's answer. */
   async answer(sdp: string): Promise<void> {
+    // This viewer is the DTLS server and an SRTP receiver: see dtls_server.ts and srtp_rollover.ts.
+    for (const transport of this.pc.dtlsTransports) {
+      handleClientHandshakesOnce(transport);
+      receiveAcrossRollovers(transport);
+    }
     await this.pc.setRemoteDescription({ type: "answer", sdp });
   }
 
