@@ -1,7 +1,7 @@
 /**
- * Keeps werift's DTLS *server* from processing a retransmitted client flight. The service never is
- * one (its answer is always `a=setup:active`); werift peers that offer are: the benchmark's viewers
- * and the tests' WhepViewer. werift 0.25.2's server handles each ClientKeyExchange it receives until
+ * Keeps werift's DTLS *server* from processing a retransmitted client flight. The service is one when
+ * a viewer's offer says `a=setup:active` (whep.ts); werift peers that offer are too: the benchmark's
+ * viewers and the tests' WhepViewer. werift 0.25.2's server handles each ClientKeyExchange it receives until
  * its `connected` flag is set, which happens a few awaits after it has handled the client's Finished
  * and sent its own. A copy of the client's flight 5 that arrives in that gap (the client retransmitted
  * it, or resent it on seeing our flight 4 twice, while this process was too busy to read its socket)

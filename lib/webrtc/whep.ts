@@ -11,6 +11,7 @@ import type { Reader } from "../reader.ts";
 import type { Stream } from "../stream.ts";
 import { onPeerClose } from "./dtls_alert.ts";
 import { handleServerHandshakesOnce } from "./dtls_client.ts";
+import { handleClientHandshakesOnce } from "./dtls_server.ts";
 import type { IceOptions } from "./ice.ts";
 import { addRemoteCandidates, remoteCredentials, RESTART_TIMEOUT_MS, restartIce } from "./ice_restart.ts";
 import { chooseCodec, parseVideoOffer, type VideoOffer, withProfileLevelId } from "./offer.ts";
@@ -207,8 +208,10 @@ export class WhepSessions {
         // client whatever the offer said; an offer of a=setup:active needs us to be the server
         // (RFC 8842 §5.3). createAnswer writes a=setup from this role and start() obeys it.
         transport.role = offer.dtlsRole;
-        // Before ICE can connect (it starts with the answer): see dtls_client.ts.
+        // Before ICE can connect (it starts with the answer): see dtls_client.ts and dtls_server.ts;
+        // each applies only to the DTLS side the role made.
         handleServerHandshakesOnce(transport);
+        handleClientHandshakesOnce(transport);
       }
       await this.#gatherInTurn(ice, async () => {
         await pc.setLocalDescription(await pc.createAnswer());
