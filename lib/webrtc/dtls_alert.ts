@@ -27,6 +27,7 @@
  */
 import { Buffer } from "node:buffer";
 import type { DtlsSocket, RTCDtlsTransport } from "werift";
+import { whenDtlsStarts } from "./dtls_start.ts";
 
 /** DTLS record content types (RFC 6347 §4.1) werift handles itself; anything else is taken from it. */
 const CHANGE_CIPHER_SPEC = 20;
@@ -58,17 +59,7 @@ export function onPeerClose(transport: RTCDtlsTransport, onClose: (alert: PeerAl
     reported = true;
     onClose(alert);
   };
-  if (transport.dtls) {
-    takeAlerts(transport, transport.dtls, report);
-    return;
-  }
-  const start = transport.start.bind(transport);
-  transport.start = () => {
-    // start() creates the DTLS socket synchronously, before its first await: no datagram is handled yet.
-    const started = start();
-    if (transport.dtls) takeAlerts(transport, transport.dtls, report);
-    return started;
-  };
+  whenDtlsStarts(transport, (dtls) => takeAlerts(transport, dtls, report));
 }
 
 function takeAlerts(transport: RTCDtlsTransport, dtls: DtlsSocket, report: (alert: PeerAlert) => void): void {

@@ -18,6 +18,7 @@
  * shadows `handleRtcpPacket`. No werift file is patched and no other peer connection is affected.
  */
 import { DtlsClient, type RTCDtlsTransport } from "werift";
+import { resendLastFlight, whenDtlsStarts } from "./dtls_start.ts";
 
 /** werift's DTLS context state: the flight it is in (5 = sent ours, waiting for the server's Finished). */
 const FLIGHT_5 = 5;
@@ -31,13 +32,9 @@ type Handshakes = Parameters<DtlsClient["onHandleHandshakes"]>[0];
  * message once. Call it before the transport starts, e.g. right after setRemoteDescription.
  */
 export function handleServerHandshakesOnce(transport: RTCDtlsTransport): void {
-  const start = transport.start.bind(transport);
-  transport.start = () => {
-    // start() creates the DTLS socket synchronously, before its first await: no datagram is handled yet.
-    const started = start();
-    if (transport.dtls instanceof DtlsClient) dropRetransmissions(transport.dtls);
-    return started;
-  };
+  whenDtlsStarts(transport, (dtls) => {
+    if (dtls instanceof DtlsClient) dropRetransmissions(dtls);
+  });
 }
 
 function dropRetransmissions(client: DtlsClient): void {
@@ -49,7 +46,7 @@ function dropRetransmissions(client: DtlsClient): void {
     for (const h of fresh) seen.add(h.message_seq);
     if (repeatedFlight && client.dtls.flight === FLIGHT_5) {
       // The server did not get our flight 5: send the same bytes again (same key share).
-      for (const record of client.dtls.lastMessage) client.transport.send(record).catch(() => {});
+      resendLastFlight(client);
     }
     return fresh.length > 0 ? handle(fresh) : Promise.resolve();
   };

@@ -20,6 +20,7 @@
  * dtls_client.ts does for the client. No werift file is patched.
  */
 import { DtlsServer, type RTCDtlsTransport } from "werift";
+import { resendLastFlight, whenDtlsStarts } from "./dtls_start.ts";
 
 /** Handshake types of the client's messages that werift answers by sending its flight again. */
 const CLIENT_HELLO = 1;
@@ -36,13 +37,9 @@ type Handshakes = Parameters<DtlsServer["onHandleHandshakes"]>[0];
  * message once. Call it before the transport starts, e.g. before setRemoteDescription.
  */
 export function handleClientHandshakesOnce(transport: RTCDtlsTransport): void {
-  const start = transport.start.bind(transport);
-  transport.start = () => {
-    // start() creates the DTLS socket synchronously, before its first await: no datagram is handled yet.
-    const started = start();
-    if (transport.dtls instanceof DtlsServer) dropRetransmissions(transport.dtls);
-    return started;
-  };
+  whenDtlsStarts(transport, (dtls) => {
+    if (dtls instanceof DtlsServer) dropRetransmissions(dtls);
+  });
 }
 
 function dropRetransmissions(server: DtlsServer): void {
@@ -63,7 +60,7 @@ function dropRetransmissions(server: DtlsServer): void {
         if ((flight === FLIGHT_2 || flight === FLIGHT_4) && !server.connected) passed.push(h);
       } else if (h.msg_type === FINISHED && server.dtls.flight === FLIGHT_6) {
         // The client did not get our ChangeCipherSpec + Finished: send the same bytes again.
-        for (const record of server.dtls.lastMessage) server.transport.send(record).catch(() => {});
+        resendLastFlight(server);
       }
     }
     return passed.length > 0 ? handle(passed) : Promise.resolve();
