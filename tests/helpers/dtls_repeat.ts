@@ -1,6 +1,7 @@
 import { Buffer } from "node:buffer";
 import type { RTCDtlsTransport } from "werift";
-import type { WhepViewer } from "./whep_client.ts";
+import { waitFor } from "./edgecam.ts";
+import { WhepViewer } from "./whep_client.ts";
 
 /** DTLS record content types and the handshake types of the server's flight 4. */
 const HANDSHAKE = 22;
@@ -102,4 +103,38 @@ export function repeatFlight5AfterFinished(viewer: WhepViewer): void {
       return started;
     };
   }
+}
+
+/**
+ * Opens `sessions` WHEP sessions on `stream` one after another, each with `fault` applied to its viewer
+ * between offer and answer, and says of each whether it got frames or connected with none (what
+ * mismatched SRTP keys look like: keyframes come every second, so such a viewer never gets a frame).
+ */
+export async function sessionOutcomes(
+  baseUrl: string,
+  stream: string,
+  sessions: number,
+  fault: (viewer: WhepViewer) => void,
+): Promise<string[]> {
+  const outcomes: string[] = [];
+  for (let i = 0; i < sessions; i++) {
+    const viewer = new WhepViewer();
+    const res = await fetch(`${baseUrl}/whep/${stream}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/sdp" },
+      body: await viewer.offer(),
+    });
+    if (res.status !== 201) throw new Error(`POST /whep/${stream}: ${res.status} ${await res.text()}`);
+    fault(viewer);
+    await viewer.answer(await res.text());
+    await waitFor("DTLS connected", () => viewer.pc.connectionState === "connected" ? true : undefined);
+    const playing = await waitFor("frames", () => viewer.frames.length >= 10 ? true : undefined, 10_000)
+      .then(() => true, () => false);
+    outcomes.push(playing ? "frames" : "connected, no frames");
+    await fetch(new URL(res.headers.get("location")!, baseUrl), { method: "DELETE" }).then((r) =>
+      r.body?.cancel()
+    );
+    await viewer.close();
+  }
+  return outcomes;
 }

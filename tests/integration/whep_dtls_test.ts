@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DtlsClient } from "werift";
-import { repeatFlight4BeforeFinished } from "../helpers/dtls_repeat.ts";
+import { repeatFlight4BeforeFinished, sessionOutcomes } from "../helpers/dtls_repeat.ts";
 import { getJson, startEdgecam, waitFor } from "../helpers/edgecam.ts";
 import { WhepViewer } from "../helpers/whep_client.ts";
 
@@ -18,26 +18,7 @@ Deno.test("WHEP: media flows when the viewer's DTLS server sends its flight 4 tw
       "healthy",
       async () => (await getJson(`${edgecam.url}/health`)).status === 200 ? true : undefined,
     );
-    const outcomes: string[] = [];
-    for (let i = 0; i < SESSIONS; i++) {
-      const viewer = new WhepViewer();
-      const res = await fetch(`${edgecam.url}/whep/front`, {
-        method: "POST",
-        headers: { "Content-Type": "application/sdp" },
-        body: await viewer.offer(),
-      });
-      assert.equal(res.status, 201, await res.clone().text());
-      repeatFlight4BeforeFinished(viewer);
-      await viewer.answer(await res.text());
-      await waitFor("DTLS connected", () => viewer.pc.connectionState === "connected" ? true : undefined);
-      // Keyframes come every second; a session with mismatched keys gets no frame however long it waits.
-      const playing = await waitFor("frames", () => viewer.frames.length >= 10 ? true : undefined, 10_000)
-        .then(() => true, () => false);
-      outcomes.push(playing ? "frames" : "connected, no frames");
-      await fetch(new URL(res.headers.get("location")!, edgecam.url), { method: "DELETE" })
-        .then((r) => r.body?.cancel());
-      await viewer.close();
-    }
+    const outcomes = await sessionOutcomes(edgecam.url, "front", SESSIONS, repeatFlight4BeforeFinished);
     assert.deepEqual(outcomes, Array(SESSIONS).fill("frames"));
   } finally {
     await edgecam.stop();
