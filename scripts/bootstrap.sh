@@ -41,6 +41,8 @@ command -v npm >/dev/null 2>&1 || apt_install nodejs npm
 apt_install gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
 apt_install_if_available gstreamer1.0-libcamera
+# OpenSSL 3's libcrypto seals viewers' SRTP through FFI (named libssl3t64 from Debian 13 on).
+apt_install_if_available libssl3
 
 if [ "${1:-}" = "--test" ]; then
   # Debian calls the browser chromium; older Raspberry Pi OS releases call it chromium-browser.

@@ -9,16 +9,22 @@
  * through werift's SRTP session, which then keeps its own rollover counter for this SSRC.
  */
 import { Buffer } from "node:buffer";
-import { createCipheriv } from "node:crypto";
-import { ProtectionProfileAeadAes128Gcm, type RTCRtpSender, RtpHeader } from "werift";
+import { type Connection, ProtectionProfileAeadAes128Gcm, type RTCRtpSender, RtpHeader } from "werift";
 import { RTP_HEADER_BYTES } from "./nack.ts";
-
-/** Bytes of the GCM authentication tag at the end of each SRTP packet (RFC 7714 §14.2). */
-const GCM_TAG_BYTES = 16;
+import { type GcmSealer, gcmSealer } from "./srtp_gcm.ts";
+import { UdpRoute, type UdpTransportLike } from "./udp_send.ts";
 /** RTP version 2, no padding, no extension, no CSRCs. */
 const RTP_V2 = 0x80;
 
 const ignore = () => {};
+
+/**
+ * Every write seals into this buffer and has sent it before returning, so one serves every viewer.
+ * Sized for any datagram, far above the 1,200-byte payloads the packetizer makes.
+ */
+const packetBuffer = new Uint8Array(0x10000);
+
+type CandidatePair = NonNullable<Connection["nominated"]>;
 
 /** The 48-bit packet index (RFC 3711 §3.3.1) of `seq`, taken as the one nearest to `lastIndex`. */
 export function packetIndex(lastIndex: number, seq: number): number {
@@ -53,33 +59,25 @@ export function writeGcmNonce(into: Buffer, salt: Uint8Array, ssrc: number, inde
   return into;
 }
 
-/** Seals one RTP packet with AEAD_AES_128_GCM: header in clear as AAD, payload encrypted, tag after. */
-export function sealGcm(key: Uint8Array, nonce: Uint8Array, header: Buffer, payload: Uint8Array): Buffer {
-  const cipher = createCipheriv("aes-128-gcm", key, nonce);
-  cipher.setAAD(header);
-  const out = Buffer.allocUnsafe(header.length + payload.byteLength + GCM_TAG_BYTES);
-  header.copy(out, 0);
-  let at = header.length;
-  at += cipher.update(payload).copy(out, at);
-  at += cipher.final().copy(out, at);
-  cipher.getAuthTag().copy(out, at);
-  return out;
-}
-
 /** Writes one viewer's RTP packets, dropping them (as werift does) until DTLS is connected. */
 export class RtpWriter {
   /** Index of the highest sequence number sent, or -1 before the first packet. */
   #lastIndex = -1;
-  // Reused for every packet: the cipher copies nonce and AAD when it takes them.
+  // Reused for every packet: the sealer reads nonce and AAD before it returns.
   readonly #header = Buffer.alloc(RTP_HEADER_BYTES);
   readonly #nonce = Buffer.alloc(12);
+  #sealer: GcmSealer | undefined;
+  #sealerKey: Uint8Array | undefined;
+  #routePair: CandidatePair | undefined;
+  #route: UdpRoute | undefined;
+  #closed = false;
 
   constructor(private readonly sender: RTCRtpSender) {}
 
   /** Sends one packet with this viewer's SSRC and payload type; false when it was dropped. */
   write(sequenceNumber: number, timestamp: number, marker: boolean, payload: Uint8Array): boolean {
     const { dtlsTransport, codec } = this.sender;
-    if (!codec || dtlsTransport?.state !== "connected" || !dtlsTransport.srtp) return false;
+    if (this.#closed || !codec || dtlsTransport?.state !== "connected" || !dtlsTransport.srtp) return false;
     const context = dtlsTransport.srtp.localContext;
     if (context.profile !== ProtectionProfileAeadAes128Gcm) {
       const header = new RtpHeader({
@@ -98,10 +96,39 @@ export class RtpWriter {
     const ssrc = this.sender.ssrc;
     const header = writeRtpHeader(this.#header, codec.payloadType, sequenceNumber, timestamp, marker, ssrc);
     const nonce = writeGcmNonce(this.#nonce, context.srtpSessionSalt, ssrc, index);
-    const packet = sealGcm(context.srtpSessionKey, nonce, header, payload);
-    dtlsTransport.bytesSent += packet.length;
+    const length = this.#sealerFor(context.srtpSessionKey).seal(nonce, header, payload, packetBuffer);
+    dtlsTransport.bytesSent += length;
     dtlsTransport.packetsSent++;
-    dtlsTransport.iceTransport.connection.send(packet).catch(ignore);
+    const connection = dtlsTransport.iceTransport.connection;
+    const route = this.#routeOf(connection.nominated);
+    if (route) return route.send(packetBuffer, length);
+    connection.send(Buffer.from(packetBuffer.subarray(0, length))).catch(ignore);
     return true;
+  }
+
+  /** Frees the sealer; later writes are dropped. */
+  close(): void {
+    this.#closed = true;
+    this.#sealer?.free();
+    this.#sealer = undefined;
+  }
+
+  #sealerFor(key: Uint8Array): GcmSealer {
+    if (this.#sealer && this.#sealerKey === key) return this.#sealer;
+    this.#sealer?.free();
+    this.#sealerKey = key;
+    return this.#sealer = gcmSealer(key);
+  }
+
+  /** The sendto route of the pair ICE nominated, looked up again when ICE (re)nominates. */
+  #routeOf(pair: CandidatePair | undefined): UdpRoute | undefined {
+    if (pair !== this.#routePair) {
+      this.#routePair = pair;
+      const transport = (pair?.protocol as { transport?: { type?: string } } | undefined)?.transport;
+      this.#route = pair && transport?.type === "udp"
+        ? UdpRoute.open(transport as unknown as UdpTransportLike, pair.remoteAddr)
+        : undefined;
+    }
+    return this.#route;
   }
 }

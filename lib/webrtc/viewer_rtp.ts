@@ -107,10 +107,11 @@ export class ViewerRtp {
     if (this.#reportTimer === undefined && !this.#closed) this.#scheduleReport();
   }
 
-  /** Stops the sender reports; the peer connection's close stops everything else. */
+  /** Stops the sender reports and frees the packet sealer; the peer connection's close stops the rest. */
   close(): void {
     this.#closed = true;
     clearTimeout(this.#reportTimer);
+    this.#writer.close();
   }
 
   #onNack(lost: number[]): void {

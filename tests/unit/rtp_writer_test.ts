@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { ProtectionProfileAeadAes128Gcm, RtpHeader, RtpPacket, SrtpSession } from "werift";
-import { packetIndex, sealGcm, writeGcmNonce, writeRtpHeader } from "../../lib/webrtc/rtp_writer.ts";
+import { packetIndex, writeGcmNonce, writeRtpHeader } from "../../lib/webrtc/rtp_writer.ts";
+import { type GcmSealer, gcmSealer, LibcryptoGcm, NodeGcm } from "../../lib/webrtc/srtp_gcm.ts";
 
 Deno.test("the packet index of a sequence number is the one nearest to the last index", () => {
   const cases: [lastIndex: number, seq: number, index: number][] = [
@@ -59,29 +60,41 @@ function sessions() {
   return { ours, theirs };
 }
 
-Deno.test("sealed packets are byte-identical to werift's SRTP, across a rollover, and decrypt at the peer", () => {
-  const { ours, theirs } = sessions();
-  const { srtpSessionKey, srtpSessionSalt } = ours.localContext;
-  const ssrc = 0x11223344;
-  let lastIndex = -1;
-  for (const [i, seq] of [0xfffd, 0xfffe, 0xffff, 0, 1, 0xffff, 2].entries()) {
-    const payload = Buffer.from(Array.from({ length: 50 + i * 300 }, (_, j) => (j * 7 + i) & 0xff));
-    const marker = i % 2 === 0;
-    const expected = ours.encrypt(
-      payload,
-      new RtpHeader({ ssrc, payloadType: 96, sequenceNumber: seq, timestamp: i * 3000, marker }),
-    );
-    const index = lastIndex < 0 ? seq : packetIndex(lastIndex, seq);
-    lastIndex = Math.max(lastIndex, index);
-    const header = writeRtpHeader(Buffer.alloc(12), 96, seq, i * 3000, marker, ssrc);
-    const sealed = sealGcm(
-      srtpSessionKey,
-      writeGcmNonce(Buffer.alloc(12), srtpSessionSalt, ssrc, index),
-      header,
-      payload,
-    );
-    assert.deepEqual(sealed, expected, `packet ${i} (seq ${seq})`);
-    const opened = RtpPacket.deSerialize(theirs.decrypt(sealed));
-    assert.deepEqual([opened.header.sequenceNumber, opened.payload], [seq, payload]);
-  }
+const sealers: [name: string, make: (key: Uint8Array) => GcmSealer][] = [
+  ["libcrypto", (key) => gcmSealer(key)],
+  ["node:crypto", (key) => new NodeGcm(key)],
+];
+
+for (const [name, make] of sealers) {
+  Deno.test(`${name}: sealed packets are byte-identical to werift's SRTP, across a rollover, and decrypt at the peer`, () => {
+    const { ours, theirs } = sessions();
+    const { srtpSessionKey, srtpSessionSalt } = ours.localContext;
+    const sealer = make(srtpSessionKey);
+    const out = new Uint8Array(4096);
+    const ssrc = 0x11223344;
+    let lastIndex = -1;
+    for (const [i, seq] of [0xfffd, 0xfffe, 0xffff, 0, 1, 0xffff, 2].entries()) {
+      const payload = Buffer.from(Array.from({ length: 50 + i * 300 }, (_, j) => (j * 7 + i) & 0xff));
+      const marker = i % 2 === 0;
+      const expected = ours.encrypt(
+        payload,
+        new RtpHeader({ ssrc, payloadType: 96, sequenceNumber: seq, timestamp: i * 3000, marker }),
+      );
+      const index = lastIndex < 0 ? seq : packetIndex(lastIndex, seq);
+      lastIndex = Math.max(lastIndex, index);
+      const header = writeRtpHeader(Buffer.alloc(12), 96, seq, i * 3000, marker, ssrc);
+      const nonce = writeGcmNonce(Buffer.alloc(12), srtpSessionSalt, ssrc, index);
+      const sealed = Buffer.from(out.subarray(0, sealer.seal(nonce, header, payload, out)));
+      assert.deepEqual(sealed, expected, `packet ${i} (seq ${seq})`);
+      const opened = RtpPacket.deSerialize(theirs.decrypt(sealed));
+      assert.deepEqual([opened.header.sequenceNumber, opened.payload], [seq, payload]);
+    }
+    sealer.free();
+  });
+}
+
+Deno.test("the service seals through libcrypto when it runs with --allow-ffi", () => {
+  const sealer = gcmSealer(new Uint8Array(16));
+  assert.ok(sealer instanceof LibcryptoGcm, "libcrypto.so.3 missing: apt-get install libssl3");
+  sealer.free();
 });

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { ProtectionProfileAeadAes128Gcm, RtpPacket, SrtpSession } from "werift";
-import { packetIndex, sealGcm, writeGcmNonce, writeRtpHeader } from "../../lib/webrtc/rtp_writer.ts";
+import { packetIndex, writeGcmNonce, writeRtpHeader } from "../../lib/webrtc/rtp_writer.ts";
+import { gcmSealer } from "../../lib/webrtc/srtp_gcm.ts";
 import { estimateRolloverAsRfc3711 } from "../../lib/webrtc/srtp_rollover.ts";
 
 const KEY = Buffer.alloc(16, 1);
@@ -24,13 +25,15 @@ function receiver(): SrtpSession {
 /** Our sending side, as RtpWriter does it: each sequence number sealed at its packet index. */
 function sender() {
   const { srtpSessionKey, srtpSessionSalt } = receiver().remoteContext;
+  const sealer = gcmSealer(srtpSessionKey);
   let lastIndex = -1;
   return (seq: number) => {
     const index = lastIndex < 0 ? seq : packetIndex(lastIndex, seq);
     lastIndex = Math.max(lastIndex, index);
     const header = writeRtpHeader(Buffer.alloc(12), 96, seq, seq * 3000, false, SSRC);
     const nonce = writeGcmNonce(Buffer.alloc(12), srtpSessionSalt, SSRC, index);
-    return sealGcm(srtpSessionKey, nonce, header, Buffer.from([seq & 0xff, 1, 2, 3]));
+    const out = Buffer.alloc(64);
+    return out.subarray(0, sealer.seal(nonce, header, Uint8Array.from([seq & 0xff, 1, 2, 3]), out));
   };
 }
 
