@@ -52,6 +52,14 @@ if [ "${1:-}" = "--test" ]; then
   fi
   apt_install fonts-dejavu-core python3-gst-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-gst-plugins-bad-1.0 \
     gir1.2-nice-0.1 gstreamer1.0-nice gstreamer1.0-libav
+  # The STUN/TURN test runs its own coturn on loopback; the daemon the package enables is not wanted,
+  # so it is switched off, but only when this script installed it.
+  if ! command -v turnserver >/dev/null 2>&1; then
+    apt_install coturn
+    if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled --quiet coturn 2>/dev/null; then
+      $SUDO systemctl disable --now coturn >/dev/null 2>&1 || true
+    fi
+  fi
 fi
 
 if [ ! -x "$DENO" ] || [ "$("$DENO" --version 2>/dev/null | head -n1 | cut -d' ' -f2)" != "$DENO_VERSION" ]; then

@@ -120,13 +120,17 @@ export class RtpWriter {
     return this.#sealer = gcmSealer(key);
   }
 
-  /** The sendto route of the pair ICE nominated, looked up again when ICE (re)nominates. */
+  /**
+   * The sendto route of the pair ICE nominated, looked up again when ICE (re)nominates. Only a
+   * direct UDP pair has one: a TURN pair's transport is the socket to the TURN server, where each
+   * packet must go wrapped for the relay, so werift's own send keeps those.
+   */
   #routeOf(pair: CandidatePair | undefined): UdpRoute | undefined {
     if (pair !== this.#routePair) {
       this.#routePair = pair;
-      const transport = (pair?.protocol as { transport?: { type?: string } } | undefined)?.transport;
-      this.#route = pair && transport?.type === "udp"
-        ? UdpRoute.open(transport as unknown as UdpTransportLike, pair.remoteAddr)
+      const protocol = pair?.protocol as { type?: string; transport?: { type?: string } } | undefined;
+      this.#route = pair && protocol?.type === "stun" && protocol.transport?.type === "udp"
+        ? UdpRoute.open(protocol.transport as unknown as UdpTransportLike, pair.remoteAddr)
         : undefined;
     }
     return this.#route;

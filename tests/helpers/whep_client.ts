@@ -1,4 +1,4 @@
-import { IceCandidate, RTCIceParameters, RTCPeerConnection, useH264, useVP8 } from "werift";
+import { IceCandidate, type PeerConfig, RTCIceParameters, RTCPeerConnection, useH264, useVP8 } from "werift";
 import { handleClientHandshakesOnce } from "../../lib/webrtc/dtls_server.ts";
 import { receiveAcrossRollovers } from "../../lib/webrtc/srtp_rollover.ts";
 
@@ -10,11 +10,7 @@ export interface ReceivedFrame {
 
 /** A werift viewer in the test process: offers recvonly video and counts frames by the marker bit. */
 export class WhepViewer {
-  readonly pc = new RTCPeerConnection({
-    codecs: { video: [useH264(), useVP8()] },
-    iceAdditionalHostAddresses: ["127.0.0.1"],
-    iceUseIpv6: false,
-  });
+  readonly pc: RTCPeerConnection;
   /** Frames completed (RTP marker bit), in arrival order. */
   readonly frames: ReceivedFrame[] = [];
   /** Payload of the first RTP packet received, to check what the first frame starts with. */
@@ -22,7 +18,14 @@ export class WhepViewer {
   /** The negotiated codec's MIME type, once the track arrived. */
   mimeType: string | undefined;
 
-  constructor() {
+  /** `ice` adds to the loopback-only ICE setup, e.g. a TURN server and a relay-only policy. */
+  constructor(ice: Partial<PeerConfig> = {}) {
+    this.pc = new RTCPeerConnection({
+      codecs: { video: [useH264(), useVP8()] },
+      iceAdditionalHostAddresses: ["127.0.0.1"],
+      iceUseIpv6: false,
+      ...ice,
+    });
     const transceiver = this.pc.addTransceiver("video", { direction: "recvonly" });
     transceiver.onTrack.subscribe((track) => {
       track.onReceiveRtp.subscribe((rtp) => {
