@@ -79,7 +79,7 @@ async function main(): Promise<number> {
           `frame seq=${event.seq} size=${event.data.length} key=${event.keyframe ? 1 : 0} ` +
             `capture_us=${event.captureUs} delay_us=${nowUs() - event.publishUs}`,
         );
-        if (++frames >= count) reader.close();
+        if (++frames >= count) await reader.close();
         break;
       case "lapped":
         console.log(`lapped missed=${event.missed}`);

@@ -110,10 +110,11 @@ export class ShmReader {
     return undefined;
   }
 
-  /** Detaches; a pending `next()` resolves to undefined. */
-  close(): void {
+  /** Detaches; a pending `next()` resolves to undefined. Resolves once no futex wait is left running. */
+  async close(): Promise<void> {
     this.#closed = true;
-    if (!this.#waiting) this.#mapping.unmap();
+    await this.#waiting;
+    this.#mapping.unmap();
   }
 
   /** Iterates events until closed. */
