@@ -458,7 +458,9 @@ function readCamera(r: TableReader, shm: ShmConfig): CameraConfig {
     webrtcPort: r.integer("webrtc_port", 0, 0, 65535),
     viewTokens: r.stringList("view_tokens", checkToken),
     shm: r.boolean("shm", shm.enabled),
-    shmName: r.string("shm_name", "", objectNameProblem) || ringObjectName(shm.prefix, name),
+    // Empty (the default) means <prefix>-<name>.
+    shmName: r.string("shm_name", "", (v) => v === "" ? undefined : objectNameProblem(v)) ||
+      ringObjectName(shm.prefix, name),
   };
   r.rejectUnknown();
   return camera;
