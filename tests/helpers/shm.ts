@@ -44,6 +44,29 @@ export function compileCReader(): Promise<string> {
   return compiled;
 }
 
+/** Compiles a C program next to examples/shm/edgecam_shm.h and returns what it prints. */
+export async function compileAndRun(source: string): Promise<string> {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/main.c`, source);
+    let gcc;
+    try {
+      gcc = await new Deno.Command("gcc", {
+        args: ["-Wall", "-Werror", "-I", `${ROOT}examples/shm`, "-o", `${dir}/main`, `${dir}/main.c`],
+        stderr: "piped",
+      }).output();
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) throw new Error(`gcc not found: ${INSTALL}`);
+      throw err;
+    }
+    if (!gcc.success) throw new Error(`gcc failed:\n${new TextDecoder().decode(gcc.stderr)}`);
+    const run = await new Deno.Command(`${dir}/main`, { stdout: "piped" }).output();
+    return new TextDecoder().decode(run.stdout);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 /** One line of the C reader (or `deno task shm-read`) output, as key=value fields. */
 export interface ReaderLine {
   kind: string;

@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
+import * as layout from "../../lib/shm/layout.ts";
 import { ShmReader } from "../../lib/shm/reader.ts";
 import { getJson, startEdgecam, waitFor, writeConfig } from "../helpers/edgecam.ts";
-import { probeH264, ReaderProcess, RecordingReader, ringExists, uniquePrefix } from "../helpers/shm.ts";
+import {
+  compileAndRun,
+  probeH264,
+  ReaderProcess,
+  RecordingReader,
+  ringExists,
+  uniquePrefix,
+} from "../helpers/shm.ts";
 import { WsPlayer } from "../helpers/ws_player.ts";
 
 interface StreamJson {
@@ -49,6 +57,58 @@ function assertConsecutive(seqs: number[], who: string): void {
     assert.equal(seqs[i], seqs[i - 1] + 1, `${who}: ${seqs[i - 1]} then ${seqs[i]}`);
   }
 }
+
+Deno.test("the C header and lib/shm/layout.ts agree on every offset and constant", async () => {
+  const fields = {
+    magic: "magic",
+    version: "version",
+    headerSize: "header_size",
+    slotHeaderSize: "slot_header_size",
+    slotCount: "slot_count",
+    slotSize: "slot_size",
+    generation: "generation",
+    codec: "codec",
+    width: "width",
+    height: "height",
+    state: "state",
+    writerPid: "writer_pid",
+    createdUs: "created_us",
+    writeSeq: "write_seq",
+    keyframeSeq: "keyframe_seq",
+    skipped: "skipped",
+  };
+  const slotFields = {
+    seq: "seq",
+    length: "length",
+    flags: "flags",
+    pts90k: "pts90k",
+    captureUs: "capture_us",
+    publishUs: "publish_us",
+  };
+  const prints = [
+    ...Object.values(fields).map((f) => `printf("%zu\\n", offsetof(edgecam_shm_header, ${f}));`),
+    ...Object.values(slotFields).map((f) => `printf("%zu\\n", offsetof(edgecam_shm_slot, ${f}));`),
+    ...["MAGIC", "VERSION", "HEADER_SIZE", "SLOT_HEADER_SIZE", "FLAG_KEYFRAME", "FLAG_SKIPPED", "STATE_LIVE"]
+      .map((c) => `printf("%u\\n", (unsigned)EDGECAM_SHM_${c});`),
+    `printf("%u\\n%u\\n", (unsigned)EDGECAM_SHM_CODEC_H264, (unsigned)EDGECAM_SHM_CODEC_VP8);`,
+  ];
+  const values =
+    (await compileAndRun(`#include "edgecam_shm.h"\nint main(void) {\n${prints.join("\n")}\nreturn 0;\n}\n`))
+      .trim().split("\n").map(Number);
+  assert.deepEqual(values, [
+    ...Object.keys(fields).map((k) => layout.HEADER[k as keyof typeof layout.HEADER]),
+    ...Object.keys(slotFields).map((k) => layout.SLOT[k as keyof typeof layout.SLOT]),
+    layout.MAGIC,
+    layout.LAYOUT_VERSION,
+    layout.HEADER_SIZE,
+    layout.SLOT_HEADER_SIZE,
+    layout.FLAG_KEYFRAME,
+    layout.FLAG_SKIPPED,
+    layout.STATE_LIVE,
+    layout.CODEC_IDS.h264,
+    layout.CODEC_IDS.vp8,
+  ]);
+});
 
 Deno.test("the C reader gets the same bytes as a WebSocket player, as a file ffprobe accepts", async () => {
   const prefix = uniquePrefix();
