@@ -61,7 +61,7 @@ export class ShmOutput {
       log.error(`${stream.name}: no shared-memory ring: ${this.#error}`);
     }
     if (this.#ring) {
-      this.#reader = stream.subscribe();
+      this.#reader = stream.subscribe(stream.readerQueueFrames, { output: true });
       this.#pump(this.#reader, this.#ring);
     }
   }
