@@ -6,6 +6,7 @@
 import { parse, TomlError } from "smol-toml";
 import { LOG_LEVELS, type LogLevel } from "./log.ts";
 import type { Codec } from "./media/access_unit.ts";
+import { objectNameProblem, ringObjectName, SLOT_ALIGN } from "./shm/layout.ts";
 
 /** Where frames come from. */
 export const SOURCE_KINDS = ["test", "libcamera", "v4l2"] as const;
@@ -110,6 +111,20 @@ export interface WebrtcConfig {
   maxClients: number;
 }
 
+/** `[shm]`: the shared-memory rings local programs read (docs/shm.md). */
+export interface ShmConfig {
+  /** Whether cameras get a ring unless they say otherwise. */
+  enabled: boolean;
+  /** Rings are /dev/shm/<prefix>-<stream>. */
+  prefix: string;
+  /** Slots per ring: how many access units a reader may fall behind before it is lapped. */
+  slotCount: number;
+  /** Payload bytes per slot: the largest access unit carried; larger ones are announced and skipped. */
+  slotSize: number;
+  /** Permission bits of the objects. */
+  mode: number;
+}
+
 /** One `[[cameras]]` entry, with every default filled in. */
 export interface CameraConfig {
   /** Stream path; safe in URLs and shared-memory names. */
@@ -142,6 +157,10 @@ export interface CameraConfig {
   webrtcPort: number;
   /** Bearer tokens that may view this camera, on top of `[auth] view_tokens`; empty = none of its own. */
   viewTokens: string[];
+  /** Whether this camera's stream gets a shared-memory ring. */
+  shm: boolean;
+  /** Object name of its ring in /dev/shm. */
+  shmName: string;
 }
 
 /**
@@ -171,6 +190,8 @@ export interface Config {
   webrtc: WebrtcConfig;
   /** `[auth]` */
   auth: AuthConfig;
+  /** `[shm]` */
+  shm: ShmConfig;
   /** `[[cameras]]`, in file order. */
   cameras: CameraConfig[];
 }
@@ -220,9 +241,10 @@ export function validateConfig(raw: unknown): Config {
     supervisor: readSupervisor(root.table("supervisor")),
     webrtc: readWebrtc(root.table("webrtc")),
     auth: readAuth(root.table("auth")),
+    shm: readShm(root.table("shm")),
     cameras: [],
   };
-  config.cameras = readCameras(root.tableArray("cameras"), config.server.port);
+  config.cameras = readCameras(root.tableArray("cameras"), config.server.port, config.shm);
   root.rejectUnknown();
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
@@ -356,15 +378,49 @@ function readAuth(r: TableReader): AuthConfig {
   return auth;
 }
 
-function readCameras(readers: TableReader[], serverPort: number): CameraConfig[] {
+function readShm(r: TableReader): ShmConfig {
+  const shm: ShmConfig = {
+    enabled: r.boolean("enabled", true),
+    // Room for "-" and a 63-character camera name within a 255-character file name.
+    prefix: r.string(
+      "prefix",
+      "edgecam",
+      (v) => objectNameProblem(v) ?? (v.length > 190 ? "must be at most 190 characters" : undefined),
+    ),
+    slotCount: r.integer("slot_count", 64, 4, 65536),
+    slotSize: r.integer("slot_size", 1_048_576, 4096, 268_435_456, { reason: SLOT_SIZE_REASON }),
+    mode: r.integer("mode", 0o640, 0o600, 0o777, { reason: MODE_REASON }),
+  };
+  if (!r.failed("slot_size") && shm.slotSize % SLOT_ALIGN !== 0) {
+    r.report("slot_size", shm.slotSize, SLOT_SIZE_REASON);
+  }
+  r.rejectUnknown();
+  return shm;
+}
+
+function readCameras(readers: TableReader[], serverPort: number, shm: ShmConfig): CameraConfig[] {
   const firstPathByName = new Map<string, string>();
   const firstPathByPort = new Map<number, string>([[serverPort, "server.port"]]);
+  const firstPathByShmName = new Map<string, string>();
   return readers.map((r) => {
-    const camera = readCamera(r);
+    const camera = readCamera(r, shm);
+    let nameTaken = r.failed("name");
     if (!r.failed("name")) {
       const first = firstPathByName.get(camera.name);
       if (first === undefined) firstPathByName.set(camera.name, r.path);
       else r.report("name", camera.name, `duplicate camera name (also ${first})`);
+      nameTaken = first !== undefined;
+    }
+    // Two rings under one name would overwrite each other; the same camera name is reported above.
+    if (camera.shm && !nameTaken && !r.failed("shm_name")) {
+      const first = firstPathByShmName.get(camera.shmName);
+      const key = r.has("shm_name") ? "shm_name" : "name";
+      if (first === undefined) firstPathByShmName.set(camera.shmName, `${r.path}.${key}`);
+      else {r.report(
+          key,
+          r.has("shm_name") ? camera.shmName : camera.name,
+          `its ring /dev/shm/${camera.shmName} collides with ${first}`,
+        );}
     }
     if (camera.webrtcPort !== 0) {
       const first = firstPathByPort.get(camera.webrtcPort);
@@ -375,7 +431,7 @@ function readCameras(readers: TableReader[], serverPort: number): CameraConfig[]
   });
 }
 
-function readCamera(r: TableReader): CameraConfig {
+function readCamera(r: TableReader, shm: ShmConfig): CameraConfig {
   const name = r.required("name", (v) => NAME.test(v) ? undefined : NAME_REASON);
   const source = r.oneOf("source", "test", SOURCE_KINDS);
   const device = r.failed("source") ? r.string("device", "") : readDevice(r, source);
@@ -401,6 +457,10 @@ function readCamera(r: TableReader): CameraConfig {
     scalingEnabled: r.boolean("scaling_enabled", false),
     webrtcPort: r.integer("webrtc_port", 0, 0, 65535),
     viewTokens: r.stringList("view_tokens", checkToken),
+    shm: r.boolean("shm", shm.enabled),
+    // Empty (the default) means <prefix>-<name>.
+    shmName: r.string("shm_name", "", (v) => v === "" ? undefined : objectNameProblem(v)) ||
+      ringObjectName(shm.prefix, name),
   };
   r.rejectUnknown();
   return camera;
@@ -434,6 +494,8 @@ const LIBCAMERA_REASON = "must contain only A-Z a-z 0-9 _ / @ . : + - (a libcame
 const DEVICE_PATH = /^\/dev\/[A-Za-z0-9_\-./:]+$/;
 const DEVICE_REASON = "must be a device path like /dev/video0 (A-Z a-z 0-9 _ - . / : only, no '..')";
 const IP_REASON = "must be an IPv4 or IPv6 address";
+const SLOT_SIZE_REASON = `must be a multiple of ${SLOT_ALIGN} from 4096 to 268435456 (bytes)`;
+const MODE_REASON = "must be a permission mode from 0o600 to 0o777 (the owner reads and writes), e.g. 0o640";
 const ICE_URL = /^(stun|turns?):(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?(\?transport=(udp|tcp))?$/;
 const ICE_URL_REASON = `must be a stun:, turn: or turns: URL such as "stun:stun.example.org:3478"`;
 /** Linux interface names: at most 15 characters (IFNAMSIZ). */

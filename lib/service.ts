@@ -4,6 +4,7 @@ import { AccessPolicy } from "./auth.ts";
 import type { Config } from "./config.ts";
 import { logger } from "./log.ts";
 import { MemoryGuard } from "./memory_guard.ts";
+import { ShmOutput } from "./outputs/shm.ts";
 import { listElements, resolveEncoder } from "./sources/encoders.ts";
 import { CameraSource } from "./sources/supervisor.ts";
 import { Stream, StreamRegistry } from "./stream.ts";
@@ -18,6 +19,8 @@ export interface Service {
   streams: StreamRegistry;
   /** Camera supervisors, by camera name. */
   cameras: Map<string, CameraSource>;
+  /** Shared-memory rings, by stream name. */
+  shm: Map<string, ShmOutput>;
   /** The address the server listens on (the real port when the config asked for 0). */
   addr: Deno.NetAddr;
   /** Stops the cameras and the server; resolves when everything is down. */
@@ -28,6 +31,7 @@ export interface Service {
 export async function startService(config: Config): Promise<Service> {
   const streams = new StreamRegistry();
   const cameras = new Map<string, CameraSource>();
+  const shm = new Map<string, ShmOutput>();
   // One gst-inspect run answers "which encoders does this machine have" for every camera.
   const elements = await listElements().catch((err: Error) => {
     log.error(`cannot list GStreamer elements (${err.message}): install gstreamer1.0-tools`);
@@ -35,6 +39,10 @@ export async function startService(config: Config): Promise<Service> {
   });
   for (const camera of config.cameras) {
     const stream = streams.add(new Stream(camera.name, camera.codec, config.limits.readerQueueFrames));
+    if (camera.shm) {
+      const { slotCount, slotSize, mode } = config.shm;
+      shm.set(camera.name, new ShmOutput(stream, { name: camera.shmName, slotCount, slotSize, mode }));
+    }
     const resolution = resolveEncoder(camera, elements);
     const source = new CameraSource(camera, resolution, stream, config.supervisor);
     cameras.set(camera.name, source);
@@ -59,6 +67,7 @@ export async function startService(config: Config): Promise<Service> {
     whep,
     iceLinks: iceServerLinks(webrtc.iceServers),
     access,
+    shm,
   };
   const server = Deno.serve({
     hostname: config.server.listen,
@@ -77,11 +86,13 @@ export async function startService(config: Config): Promise<Service> {
   return {
     streams,
     cameras,
+    shm,
     addr: server.addr,
     async stop() {
       memory.stop();
       whep.closeAll();
       await Promise.all([...cameras.values()].map((c) => c.stop()));
+      for (const ring of shm.values()) ring.close();
       for (const stream of streams.all()) stream.close();
       await Promise.all([server, ...signalServers].map((s) => s.shutdown()));
     },

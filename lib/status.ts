@@ -1,4 +1,5 @@
 import type { MemoryStatus } from "./memory_guard.ts";
+import type { ShmRingStatus } from "./outputs/shm.ts";
 import type { SourceState, Stream } from "./stream.ts";
 import type { WebrtcStreamStats } from "./webrtc/whep.ts";
 import { VERSION } from "./version.ts";
@@ -23,6 +24,8 @@ export interface StreamSummary {
   last_frame_ms: number | null;
   pid: number | null;
   webrtc: WebrtcSummary;
+  /** The stream's shared-memory ring, or null when it has none. */
+  shm: ShmRingStatus | null;
 }
 
 /** A stream's WebRTC viewers now, and their RTCP feedback since the service started. */
@@ -38,8 +41,15 @@ export interface WebrtcSummary {
   plis: number;
 }
 
-/** Summarizes a stream and its WebRTC figures for the API. */
-export function summarizeStream(stream: Stream, webrtc: WebrtcStreamStats, now = Date.now()): StreamSummary {
+/** What the outputs of one stream report, next to the stream's own figures. */
+export interface OutputFigures {
+  webrtc: WebrtcStreamStats;
+  shm: ShmRingStatus | null;
+}
+
+/** Summarizes a stream and its outputs' figures for the API. */
+export function summarizeStream(stream: Stream, outputs: OutputFigures, now = Date.now()): StreamSummary {
+  const { webrtc } = outputs;
   const stats = stream.stats(now);
   const format = stream.format;
   return {
@@ -67,6 +77,7 @@ export function summarizeStream(stream: Stream, webrtc: WebrtcStreamStats, now =
       retransmits_suppressed: webrtc.retransmitsSuppressed,
       plis: webrtc.plis,
     },
+    shm: outputs.shm,
   };
 }
 
@@ -86,7 +97,7 @@ export interface ServiceStatus {
 /** Builds the `GET /status` body. */
 export function serviceStatus(
   streams: Stream[],
-  webrtcOf: (stream: Stream) => WebrtcStreamStats,
+  outputsOf: (stream: Stream) => OutputFigures,
   memory: MemoryStatus,
   startedAtMs: number,
   now = Date.now(),
@@ -103,7 +114,7 @@ export function serviceStatus(
       pressure: memory.level,
       cuts: memory.cuts,
     },
-    streams: streams.map((s) => summarizeStream(s, webrtcOf(s), now)),
+    streams: streams.map((s) => summarizeStream(s, outputsOf(s), now)),
   };
 }
 

@@ -52,6 +52,8 @@ const RATE_WINDOW_MS = 1000;
  */
 export class Stream {
   readonly #readers = new Set<Reader>();
+  /** Readers that are the service's own standing outputs (the shared-memory ring): fed, not listed. */
+  readonly #outputs = new Set<Reader>();
   #gop: AccessUnit[] = [];
   #gopBytes = 0;
   #frames = 0;
@@ -105,19 +107,24 @@ export class Stream {
       this.#gopBytes = 0;
     }
     for (const reader of this.#readers) reader.push(au);
+    for (const reader of this.#outputs) reader.push(au);
   }
 
   /**
    * Attaches a reader. It starts with the cached GOP (keyframe first) so its first picture is
-   * immediate; with no GOP cached it waits for the next keyframe.
+   * immediate; with no GOP cached it waits for the next keyframe. An `output` reader is one of the
+   * service's standing outputs, there for the stream's whole life and holding no backlog: it is left out
+   * of `readers` (and so of the reader count and the memory guard's cuts), which list the consumers
+   * that come and go.
    */
-  subscribe(queueFrames = this.readerQueueFrames): Reader {
+  subscribe(queueFrames = this.readerQueueFrames, { output = false }: { output?: boolean } = {}): Reader {
+    const set = output ? this.#outputs : this.#readers;
     const reader = new Reader(queueFrames, (r) => {
-      this.#readers.delete(r);
+      set.delete(r);
       this.#closedReaderDrops += r.drops;
     });
     for (const au of this.#gop) reader.push(au);
-    this.#readers.add(reader);
+    set.add(reader);
     return reader;
   }
 
@@ -144,9 +151,9 @@ export class Stream {
     };
   }
 
-  /** Detaches every reader (service shutdown). */
+  /** Detaches every reader and output (service shutdown). */
   close(): void {
-    for (const r of [...this.#readers]) r.close();
+    for (const r of [...this.#readers, ...this.#outputs]) r.close();
   }
 
   #trimWindow(now: number): void {

@@ -1,5 +1,6 @@
 import type { AccessPolicy } from "../lib/auth.ts";
 import type { MemoryGuard } from "../lib/memory_guard.ts";
+import type { ShmOutput } from "../lib/outputs/shm.ts";
 import { NotFoundError } from "../lib/errors.ts";
 import type { Stream, StreamRegistry } from "../lib/stream.ts";
 import type { WhepSessions } from "../lib/webrtc/whep.ts";
@@ -14,6 +15,8 @@ export interface ServiceContext {
   iceLinks: string[];
   /** The Bearer tokens of each kind of request. */
   access: AccessPolicy;
+  /** Shared-memory rings, by stream name. */
+  shm: ReadonlyMap<string, ShmOutput>;
 }
 
 /** The stream with this name, or a NotFoundError that names it. */

@@ -6,15 +6,18 @@ import { requireStream, type ServiceContext } from "./context.ts";
 /** `GET /health`, `GET /status`, `GET /api/streams[/<name>]`. */
 export function statusRoutes(ctx: ServiceContext): Hono {
   const app = new Hono();
-  const webrtcOf = (stream: Stream) => ctx.whep.stats(stream.name);
-  const summary = (stream: Stream) => summarizeStream(stream, webrtcOf(stream));
+  const outputsOf = (stream: Stream) => ({
+    webrtc: ctx.whep.stats(stream.name),
+    shm: ctx.shm.get(stream.name)?.status() ?? null,
+  });
+  const summary = (stream: Stream) => summarizeStream(stream, outputsOf(stream));
   app.get("/health", (c) => {
     const { healthy, body } = healthOf(ctx.streams.all());
     return c.json(body, healthy ? 200 : 503);
   });
   app.get(
     "/status",
-    (c) => c.json(serviceStatus(ctx.streams.all(), webrtcOf, ctx.memory.status, ctx.startedAtMs)),
+    (c) => c.json(serviceStatus(ctx.streams.all(), outputsOf, ctx.memory.status, ctx.startedAtMs)),
   );
   app.get("/api/streams", (c) => c.json(ctx.streams.all().map(summary)));
   app.get("/api/streams/:name", (c) => c.json(summary(requireStream(ctx, c.req.param("name")))));

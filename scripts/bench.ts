@@ -2,8 +2,9 @@
 // are shared and noisy, so no figure here is a pass/fail threshold. Results go to BENCHMARKS.md.
 //
 //   deno task bench                          every part
-//   deno task bench webrtc --viewers 1,10    only the named parts (parse, ws, webrtc), these viewer counts
+//   deno task bench webrtc --viewers 1,10    only the named parts (parse, ws, webrtc, shm), these viewer counts
 //   deno task bench webrtc --paths stock     only werift's stock path (edgecam, stock), in a fresh process
+//   deno task bench shm                      shared-memory ring latency to a C reader, writer CPU
 import { parseArgs } from "node:util";
 import { parseConfig } from "../lib/config.ts";
 import { AnnexBSplitter, H264Assembler } from "../lib/media/h264.ts";
@@ -11,6 +12,7 @@ import { startService } from "../lib/service.ts";
 import { buildPipeline } from "../lib/sources/gstreamer.ts";
 import { GST_LAUNCH } from "../lib/sources/supervisor.ts";
 import { setLogLevel } from "../lib/log.ts";
+import { shmBench } from "./bench/shm.ts";
 import { median, percentile } from "./bench/stats.ts";
 import { DEFAULT_VIEWER_COUNTS, WEBRTC_PATHS, webrtcBench, type WebrtcPath } from "./bench/webrtc.ts";
 
@@ -133,7 +135,7 @@ encoder = "x264"
   ];
 }
 
-const PARTS = ["parse", "ws", "webrtc"];
+const PARTS = ["parse", "ws", "webrtc", "shm"];
 const { values, positionals } = parseArgs({
   args: Deno.args,
   options: { viewers: { type: "string" }, paths: { type: "string" } },
@@ -161,5 +163,6 @@ const lines = [
   ...parts.includes("parse") ? await parseBench() : [],
   ...parts.includes("ws") ? [...await deliveryBench(1, 12), ...await deliveryBench(10, 12)] : [],
   ...parts.includes("webrtc") ? await webrtcBench(viewerCounts, webrtcPaths) : [],
+  ...parts.includes("shm") ? await shmBench() : [],
 ];
 console.log(lines.join("\n"));

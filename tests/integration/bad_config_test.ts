@@ -9,6 +9,7 @@ port = 99999
 [[cameras]]
 name = "front"
 fps = 0
+shm_name = "../../etc/passwd"
 
 [[cameras]]
 name = "front"
@@ -24,6 +25,7 @@ device = "/dev/video0 ! filesink location=/tmp/x"
   assert.equal(out, "", "nothing started, no viewer URL printed");
   assert.match(log, /server\.port: 99999 — /);
   assert.match(log, /cameras\[0\]\.fps: 0 — /);
+  assert.match(log, /cameras\[0\]\.shm_name: "\.\.\/\.\.\/etc\/passwd" — .*no '\/'/);
   assert.match(log, /cameras\[1\]\.name: "front" — duplicate/);
   assert.match(log, /cameras\[1\]\.device: "\/dev\/video0 ! filesink location=\/tmp\/x" — /);
 });

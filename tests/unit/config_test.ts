@@ -40,6 +40,7 @@ Deno.test("an empty file means every default and no cameras", () => {
       maxClients: 30,
     },
     auth: { publishTokens: [], viewTokens: [], apiReadTokens: [], apiChangeTokens: [] },
+    shm: { enabled: true, prefix: "edgecam", slotCount: 64, slotSize: 1_048_576, mode: 0o640 },
     cameras: [],
   });
 });
@@ -61,6 +62,8 @@ Deno.test("a camera with only a name gets every camera default", () => {
     scalingEnabled: false,
     webrtcPort: 0,
     viewTokens: [],
+    shm: true,
+    shmName: "edgecam-front",
   }]);
 });
 
@@ -95,6 +98,12 @@ publish_tokens = ["publish-0123456789abcdef"]
 view_tokens = ["view-0123456789abcdef", "view2-0123456789abcdef"]
 api_read_tokens = ["read-0123456789abcdef"]
 api_change_tokens = ["change-0123456789abcdef"]
+[shm]
+enabled = false
+prefix = "cams.v1"
+slot_count = 4
+slot_size = 4096
+mode = 0o600
 [[cameras]]
 name = "pi_cam-2"
 source = "libcamera"
@@ -111,6 +120,8 @@ flip_method = "rotate-270"
 scaling_enabled = true
 webrtc_port = 5557
 view_tokens = ["camera-0123456789abcdef"]
+shm = true
+shm_name = "video_stream"
 `);
   assert.deepEqual(config, {
     server: { listen: "::", port: 0, logLevel: "debug", publicIp: "203.0.113.7" },
@@ -137,6 +148,7 @@ view_tokens = ["camera-0123456789abcdef"]
       apiReadTokens: ["read-0123456789abcdef"],
       apiChangeTokens: ["change-0123456789abcdef"],
     },
+    shm: { enabled: false, prefix: "cams.v1", slotCount: 4, slotSize: 4096, mode: 0o600 },
     cameras: [{
       name: "pi_cam-2",
       source: "libcamera",
@@ -153,6 +165,8 @@ view_tokens = ["camera-0123456789abcdef"]
       scalingEnabled: true,
       webrtcPort: 5557,
       viewTokens: ["camera-0123456789abcdef"],
+      shm: true,
+      shmName: "video_stream",
     }],
   });
 });
@@ -176,6 +190,14 @@ Deno.test("accepted values", async (t) => {
     ["vp8 with auto", `codec = "vp8"`, (c) => c.cameras[0].encoder, "auto"],
     ["one-character name", `name = "a"`, (c) => c.cameras[0].name, "a"],
     ["63-character name", `name = "${"a".repeat(63)}"`, (c) => c.cameras[0].name.length, 63],
+    ["ring named by the camera", `name = "door"`, (c) => c.cameras[0].shmName, "edgecam-door"],
+    [
+      "ring named as seed 003 did",
+      `name = "cam"\nshm_name = "video_stream"`,
+      (c) => c.cameras[0].shmName,
+      "video_stream",
+    ],
+    ["one camera without a ring", `shm = false`, (c) => c.cameras[0].shm, false],
   ];
   for (const [name, cameraToml, pick, expected] of cases) {
     await t.step(name, () => {
@@ -438,6 +460,84 @@ Deno.test("each bad value is one line: key path, value as JSON, reason", async (
   ];
   for (const [name, toml, expected] of cases) {
     await t.step(name, () => assert.deepEqual(problemsOf(() => parseConfig(toml)), expected));
+  }
+});
+
+const SHM_NAME_REASON = "must be 1-255 of A-Z a-z 0-9 _ . -, starting with a letter, digit or '_' " +
+  "(a file name directly in /dev/shm: no '/')";
+
+Deno.test("a ring name that would leave /dev/shm or collide with another ring is refused", async (t) => {
+  const cases: [string, string, string[]][] = [
+    ["camera name with a path", `[[cameras]]\nname = "../etc"`, [
+      `cameras[0].name: "../etc" — ${NAME_REASON}`,
+    ]],
+    ["shm_name climbing out", `[[cameras]]\nname = "a"\nshm_name = "../../etc/passwd"`, [
+      `cameras[0].shm_name: "../../etc/passwd" — ${SHM_NAME_REASON}`,
+    ]],
+    ["shm_name into a subfolder", `[[cameras]]\nname = "a"\nshm_name = "sub/ring"`, [
+      `cameras[0].shm_name: "sub/ring" — ${SHM_NAME_REASON}`,
+    ]],
+    ["shm_name ..", `[[cameras]]\nname = "a"\nshm_name = ".."`, [
+      `cameras[0].shm_name: ".." — ${SHM_NAME_REASON}`,
+    ]],
+    ["shm_name with a leading slash", `[[cameras]]\nname = "a"\nshm_name = "/video_stream"`, [
+      `cameras[0].shm_name: "/video_stream" — ${SHM_NAME_REASON}`,
+    ]],
+    ["shm_name too long", `[[cameras]]\nname = "a"\nshm_name = "${"x".repeat(256)}"`, [
+      `cameras[0].shm_name: "${"x".repeat(76)}... — ${SHM_NAME_REASON}`,
+    ]],
+    ["prefix with a slash", `[shm]\nprefix = "edgecam/x"`, [`shm.prefix: "edgecam/x" — ${SHM_NAME_REASON}`]],
+    ["prefix climbing out", `[shm]\nprefix = "../tmp"`, [`shm.prefix: "../tmp" — ${SHM_NAME_REASON}`]],
+    [
+      "two cameras on one shm_name",
+      `[[cameras]]\nname = "a"\nshm_name = "ring"\n[[cameras]]\nname = "b"\nshm_name = "ring"`,
+      [
+        `cameras[1].shm_name: "ring" — its ring /dev/shm/ring collides with cameras[0].shm_name`,
+      ],
+    ],
+    [
+      "shm_name taking another camera's ring",
+      `[[cameras]]\nname = "a"\n[[cameras]]\nname = "b"\nshm_name = "edgecam-a"`,
+      [
+        `cameras[1].shm_name: "edgecam-a" — its ring /dev/shm/edgecam-a collides with cameras[0].name`,
+      ],
+    ],
+    [
+      "a camera named like another's shm_name",
+      `[[cameras]]\nname = "a"\nshm_name = "edgecam-b"\n[[cameras]]\nname = "b"`,
+      [
+        `cameras[1].name: "b" — its ring /dev/shm/edgecam-b collides with cameras[0].shm_name`,
+      ],
+    ],
+  ];
+  for (const [name, toml, expected] of cases) {
+    await t.step(name, () => assert.deepEqual(problemsOf(() => parseConfig(toml)), expected));
+  }
+  await t.step("no collision when one of the two has no ring", () => {
+    const toml =
+      `[[cameras]]\nname = "a"\nshm_name = "ring"\nshm = false\n[[cameras]]\nname = "b"\nshm_name = "ring"`;
+    assert.equal(parseConfig(toml).cameras.length, 2);
+  });
+});
+
+Deno.test("bad [shm] values", async (t) => {
+  const cases: [string, string, string[]][] = [
+    ["too few slots", `slot_count = 2`, [`shm.slot_count: 2 — must be an integer from 4 to 65536`]],
+    ["slot size off the 64-byte grid", `slot_size = 5000`, [
+      `shm.slot_size: 5000 — must be a multiple of 64 from 4096 to 268435456 (bytes)`,
+    ]],
+    ["slot size too small", `slot_size = 64`, [
+      `shm.slot_size: 64 — must be a multiple of 64 from 4096 to 268435456 (bytes)`,
+    ]],
+    ["mode the owner cannot write", `mode = 0o440`, [
+      `shm.mode: 288 — must be a permission mode from 0o600 to 0o777 (the owner reads and writes), e.g. 0o640`,
+    ]],
+    ["mode as a string", `mode = "0640"`, [`shm.mode: "0640" — must be an integer`]],
+    ["enabled as a string", `enabled = "yes"`, [`shm.enabled: "yes" — must be true or false`]],
+    ["unknown key", `slots = 8`, [`shm.slots: 8 — unknown key`]],
+  ];
+  for (const [name, toml, expected] of cases) {
+    await t.step(name, () => assert.deepEqual(problemsOf(() => parseConfig(`[shm]\n${toml}`)), expected));
   }
 });
 

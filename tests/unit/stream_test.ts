@@ -109,3 +109,17 @@ Deno.test("the registry refuses a second stream of the same name", () => {
   assert.throws(() => registry.add(new Stream("front", "vp8", 10)), /already exists/);
   assert.deepEqual(registry.all().map((s) => s.name), ["front"]);
 });
+
+Deno.test("an output reader gets every access unit but is not listed among the readers", () => {
+  const stream = new Stream("front", "h264", 100);
+  publish(stream, [1, 2], [1]);
+  const output = stream.subscribe(100, { output: true });
+  const viewer = stream.subscribe();
+  publish(stream, [3, 4], []);
+  assert.deepEqual(drain(output), [1, 2, 3, 4]);
+  assert.deepEqual(drain(viewer), [1, 2, 3, 4]);
+  assert.deepEqual([...stream.readers], [viewer]);
+  assert.equal(stream.stats().readers, 1);
+  stream.close();
+  assert.equal(output.closed, true);
+});
