@@ -23,6 +23,18 @@ export interface VideoFormat {
   height: number;
   /** H.264 only: profile_idc, constraint flags and level_idc as 6 hex digits. */
   profileLevelId?: string;
+  /** H.264 only: B slices were seen, which WebRTC viewers cannot reorder (the encoder must not send them). */
+  bFrames?: boolean;
+}
+
+/** One Opus packet of a stream's audio, numbered for the stream (continuous across publishers). */
+export interface AudioPacket {
+  payload: Uint8Array;
+  /** RTP sequence number on the stream's own count. */
+  sequenceNumber: number;
+  /** 48 kHz RTP timestamp on the stream's own clock. */
+  timestamp: number;
+  marker: boolean;
 }
 
 /** A stream's figures, as status and metrics show them. */
@@ -62,6 +74,8 @@ export class Stream {
   /** Arrival times and sizes inside the rate window, oldest first. */
   #window: { t: number; bytes: number }[] = [];
   #format: VideoFormat | null = null;
+  readonly #audioListeners = new Set<(packet: AudioPacket) => void>();
+  #keyframeRequester: (() => void) | undefined;
   /** Source state, written by whichever source feeds this stream. */
   source: SourceStatus = { state: "starting", attempt: 0, restarts: 0, lastError: null, pid: null };
 
@@ -72,7 +86,36 @@ export class Stream {
     readonly codec: Codec,
     /** Per-reader queue length, in access units. */
     readonly readerQueueFrames: number,
+    /** Whether the stream may carry Opus audio (WHIP paths), so viewers are offered an audio track. */
+    readonly hasAudio = false,
   ) {}
+
+  /**
+   * Asks the source for a keyframe (a viewer lost packets and sent a PLI). A source that cannot make
+   * one on demand (a camera's encoder sends them on its own interval) ignores it.
+   */
+  requestKeyframe(): void {
+    this.#keyframeRequester?.();
+  }
+
+  /** Sets who answers {@link requestKeyframe}: the current publisher, or undefined. */
+  setKeyframeRequester(requester: (() => void) | undefined): void {
+    this.#keyframeRequester = requester;
+  }
+
+  /**
+   * Calls `listener` with every audio packet from now on, synchronously: audio is forwarded as it
+   * comes (a few small packets a second), not queued. Returns the unsubscribe function.
+   */
+  onAudio(listener: (packet: AudioPacket) => void): () => void {
+    this.#audioListeners.add(listener);
+    return () => this.#audioListeners.delete(listener);
+  }
+
+  /** Hands one audio packet to every audio listener. */
+  publishAudio(packet: AudioPacket): void {
+    for (const listener of this.#audioListeners) listener(packet);
+  }
 
   /** Picture format from the bitstream, or null before the first keyframe. */
   get format(): VideoFormat | null {

@@ -7,7 +7,8 @@ import { offerRoutes } from "./offer.ts";
 import { signalRoutes } from "./signal.ts";
 import { staticRoutes } from "./static.ts";
 import { statusRoutes } from "./status.ts";
-import { cors, whepRoutes } from "./whep.ts";
+import { cors } from "./sessions.ts";
+import { whepRoutes } from "./whep.ts";
 import { wsRoutes } from "./ws.ts";
 
 /** Paths a page on another origin calls (WHEP and seed 004's offer), so they answer with CORS headers. */
