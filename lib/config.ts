@@ -142,6 +142,43 @@ export interface CameraConfig {
   webrtcPort: number;
   /** Bearer tokens that may view this camera, on top of `[auth] view_tokens`; empty = none of its own. */
   viewTokens: string[];
+  /** WHIP servers this camera's stream is pushed to. */
+  push: PushTarget[];
+}
+
+/** One `push` entry of a camera or path: a WHIP endpoint the stream is published to. */
+export interface PushTarget {
+  /** The WHIP endpoint URL (http: or https:). */
+  url: string;
+  /** Bearer token sent to it; empty = none. */
+  token: string;
+}
+
+/** What a second publisher on a busy WHIP path gets: it replaces the first, or 409. */
+export const SECOND_PUBLISHER = ["replace", "refuse"] as const;
+
+/** `[ingest]`: WHIP paths nobody configured, and the defaults of those that are. */
+export interface IngestConfig {
+  /** Whether a publisher may use a path that has no `[[paths]]` entry. */
+  unconfiguredPaths: boolean;
+  /** What a second publisher on a busy path gets, unless its `[[paths]]` entry says otherwise. */
+  secondPublisher: typeof SECOND_PUBLISHER[number];
+}
+
+/** One `[[paths]]` entry: a WHIP path known before anyone publishes to it. */
+export interface PathConfig {
+  /** Path name; the stream's name in every URL. */
+  name: string;
+  /** The video codec publishers must send. */
+  codec: Codec;
+  /** What a second publisher gets. */
+  secondPublisher: typeof SECOND_PUBLISHER[number];
+  /** Bearer tokens that may publish to this path, on top of `[auth] publish_tokens`. */
+  publishTokens: string[];
+  /** Bearer tokens that may view this path, on top of `[auth] view_tokens`. */
+  viewTokens: string[];
+  /** WHIP servers this path's stream is pushed to. */
+  push: PushTarget[];
 }
 
 /**
@@ -171,8 +208,12 @@ export interface Config {
   webrtc: WebrtcConfig;
   /** `[auth]` */
   auth: AuthConfig;
+  /** `[ingest]` */
+  ingest: IngestConfig;
   /** `[[cameras]]`, in file order. */
   cameras: CameraConfig[];
+  /** `[[paths]]`, in file order. */
+  paths: PathConfig[];
 }
 
 /** Everything wrong with a configuration, one line per problem: `<key path>: <value> — <reason>`. */
@@ -220,9 +261,12 @@ export function validateConfig(raw: unknown): Config {
     supervisor: readSupervisor(root.table("supervisor")),
     webrtc: readWebrtc(root.table("webrtc")),
     auth: readAuth(root.table("auth")),
+    ingest: readIngest(root.table("ingest")),
     cameras: [],
+    paths: [],
   };
   config.cameras = readCameras(root.tableArray("cameras"), config.server.port);
+  config.paths = readPaths(root.tableArray("paths"), config.cameras, config.ingest);
   root.rejectUnknown();
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
@@ -356,6 +400,49 @@ function readAuth(r: TableReader): AuthConfig {
   return auth;
 }
 
+function readIngest(r: TableReader): IngestConfig {
+  const ingest: IngestConfig = {
+    unconfiguredPaths: r.boolean("unconfigured_paths", true),
+    secondPublisher: r.oneOf("second_publisher", "replace", SECOND_PUBLISHER),
+  };
+  r.rejectUnknown();
+  return ingest;
+}
+
+function readPaths(readers: TableReader[], cameras: CameraConfig[], ingest: IngestConfig): PathConfig[] {
+  const firstPathByName = new Map<string, string>(cameras.map((c, i) => [c.name, `cameras[${i}]`]));
+  return readers.map((r) => {
+    const path: PathConfig = {
+      name: r.required("name", (v) => NAME.test(v) ? undefined : NAME_REASON),
+      codec: r.oneOf("codec", "h264", CODECS),
+      secondPublisher: r.oneOf("second_publisher", ingest.secondPublisher, SECOND_PUBLISHER),
+      publishTokens: r.stringList("publish_tokens", checkToken),
+      viewTokens: r.stringList("view_tokens", checkToken),
+      push: readPush(r),
+    };
+    if (!r.failed("name")) {
+      const first = firstPathByName.get(path.name);
+      if (first === undefined) firstPathByName.set(path.name, r.path);
+      else r.report("name", path.name, `duplicate stream name (also ${first})`);
+    }
+    r.rejectUnknown();
+    return path;
+  });
+}
+
+/** A camera's or path's `[[...push]]` tables. */
+function readPush(r: TableReader): PushTarget[] {
+  return r.tableArray("push").map((t) => {
+    const target: PushTarget = {
+      url: t.required("url", checkPushUrl),
+      // Not checked as ours are (length, alphabet): the upstream server decides what its tokens look like.
+      token: t.string("token", "", (v) => /^[\x21-\x7e]*$/.test(v) ? undefined : PUSH_TOKEN_REASON),
+    };
+    t.rejectUnknown();
+    return target;
+  });
+}
+
 function readCameras(readers: TableReader[], serverPort: number): CameraConfig[] {
   const firstPathByName = new Map<string, string>();
   const firstPathByPort = new Map<number, string>([[serverPort, "server.port"]]);
@@ -401,6 +488,7 @@ function readCamera(r: TableReader): CameraConfig {
     scalingEnabled: r.boolean("scaling_enabled", false),
     webrtcPort: r.integer("webrtc_port", 0, 0, 65535),
     viewTokens: r.stringList("view_tokens", checkToken),
+    push: readPush(r),
   };
   r.rejectUnknown();
   return camera;
@@ -450,6 +538,15 @@ function checkLinkParam(v: string): string | undefined {
     : undefined;
 }
 const HOST_REASON = "must be an IP address or a host name";
+const PUSH_TOKEN_REASON =
+  "must be printable ASCII without spaces (it is sent as `Authorization: Bearer <token>`)";
+
+function checkPushUrl(v: string): string | undefined {
+  if (!URL.canParse(v)) return "must be a URL such as https://example.org/whip/cam1";
+  const url = new URL(v);
+  if (url.protocol !== "http:" && url.protocol !== "https:") return "must be an http: or https: URL";
+  if (url.username || url.password) return "must not carry credentials (use token)";
+}
 
 /** Shortest token taken: 16 random characters are beyond guessing over HTTP; "changeme" is not. */
 export const MIN_TOKEN_LENGTH = 16;

@@ -9,6 +9,9 @@ import { CameraSource } from "./sources/supervisor.ts";
 import { Stream, StreamRegistry } from "./stream.ts";
 import { iceServerLinks, peerIceOptions } from "./webrtc/ice.ts";
 import { WhepSessions } from "./webrtc/whep.ts";
+import { type IngestSettings, WhipSessions } from "./webrtc/whip.ts";
+import type { Codec } from "./media/access_unit.ts";
+import type { SecondPublisher } from "./sources/whip.ts";
 
 const log = logger("service");
 
@@ -44,19 +47,19 @@ export async function startService(config: Config): Promise<Service> {
   memory.start();
 
   const { webrtc, server: { publicIp } } = config;
-  const whep = new WhepSessions(
-    () => peerIceOptions(webrtc, publicIp, Deno.networkInterfaces()),
-    webrtc.maxClients,
-  );
+  const iceOptions = () => peerIceOptions(webrtc, publicIp, Deno.networkInterfaces());
+  const whep = new WhepSessions(iceOptions, webrtc.maxClients);
+  const whip = new WhipSessions(streams, ingestSettings(config), iceOptions);
   const startup = peerIceOptions(webrtc, publicIp, Deno.networkInterfaces());
   log.info(`WebRTC host candidates: ${startup.iceAdditionalHostAddresses!.join(", ") || "none"}`);
-  const access = new AccessPolicy(config.auth, config.cameras);
+  const access = new AccessPolicy(config.auth, [...config.cameras, ...config.paths]);
   logAccess(access);
   const ctx = {
     streams,
     memory,
     startedAtMs: Date.now(),
     whep,
+    whip,
     iceLinks: iceServerLinks(webrtc.iceServers),
     access,
   };
@@ -81,6 +84,7 @@ export async function startService(config: Config): Promise<Service> {
     async stop() {
       memory.stop();
       whep.closeAll();
+      whip.closeAll();
       await Promise.all([...cameras.values()].map((c) => c.stop()));
       for (const stream of streams.all()) stream.close();
       await Promise.all([server, ...signalServers].map((s) => s.shutdown()));
@@ -88,19 +92,36 @@ export async function startService(config: Config): Promise<Service> {
   };
 }
 
+/** WHIP ingest's part of the config. */
+function ingestSettings(config: Config): IngestSettings {
+  const rules = (p: { codec: Codec | undefined; secondPublisher: SecondPublisher }) => ({
+    codec: p.codec,
+    secondPublisher: p.secondPublisher,
+  });
+  return {
+    paths: new Map(config.paths.map((p) => [p.name, rules(p)])),
+    unconfiguredPaths: config.ingest.unconfiguredPaths,
+    defaultRules: rules({ codec: undefined, secondPublisher: config.ingest.secondPublisher }),
+    readerQueueFrames: config.limits.readerQueueFrames,
+  };
+}
+
 /** One line at start saying what is guarded; open kinds are named, since "open" means anyone on the network. */
 function logAccess(access: AccessPolicy): void {
   const kinds = access.summary();
-  const own = access.streamsWithOwnTokens();
-  if (kinds.every((k) => !k.protected) && own.length === 0) {
-    log.warn("no [auth] tokens configured: viewing and the API are open to anyone who can reach this host");
+  const own = (kind: string) =>
+    kind === "view" || kind === "publish" ? access.streamsWithOwnTokens(kind) : [];
+  if (kinds.every((k) => !k.protected && own(k.kind).length === 0)) {
+    log.warn(
+      "no [auth] tokens configured: publishing, viewing and the API are open to anyone who can reach this host",
+    );
     return;
   }
   const parts = kinds.map((k) => {
     // api_change with read tokens and no change tokens of its own: guarded, and nobody holds a key.
     const state = !k.protected ? "open" : k.tokens === 0 ? "refused to all" : `${k.tokens} token(s)`;
-    const cameras = k.kind === "view" && own.length > 0 ? ` (own tokens: ${own.join(", ")})` : "";
-    return `${k.kind} ${state}${cameras}`;
+    const streams = own(k.kind);
+    return `${k.kind} ${state}${streams.length > 0 ? ` (own tokens: ${streams.join(", ")})` : ""}`;
   });
   log.info(`Bearer tokens: ${parts.join(", ")}`);
 }

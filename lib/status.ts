@@ -11,6 +11,8 @@ export interface StreamSummary {
   width: number | null;
   height: number | null;
   profile_level_id: string | null;
+  /** H.264 B-frames seen in the stream (WebRTC viewers cannot reorder them; the encoder must not send them). */
+  b_frames: boolean;
   fps: number;
   bitrate: number;
   frames: number;
@@ -49,6 +51,7 @@ export function summarizeStream(stream: Stream, webrtc: WebrtcStreamStats, now =
     width: format?.width ?? null,
     height: format?.height ?? null,
     profile_level_id: format?.profileLevelId ?? null,
+    b_frames: format?.bFrames ?? false,
     fps: stats.fps,
     bitrate: stats.bitrate,
     frames: stats.frames,

@@ -3,6 +3,7 @@ import type { MemoryGuard } from "../lib/memory_guard.ts";
 import { NotFoundError } from "../lib/errors.ts";
 import type { Stream, StreamRegistry } from "../lib/stream.ts";
 import type { WhepSessions } from "../lib/webrtc/whep.ts";
+import type { WhipSessions } from "../lib/webrtc/whip.ts";
 
 /** What the handlers need from the running service. */
 export interface ServiceContext {
@@ -10,6 +11,7 @@ export interface ServiceContext {
   memory: MemoryGuard;
   startedAtMs: number;
   whep: WhepSessions;
+  whip: WhipSessions;
   /** `Link` header values announcing the configured ICE servers to WHEP clients. */
   iceLinks: string[];
   /** The Bearer tokens of each kind of request. */

@@ -90,7 +90,7 @@ export abstract class PeerSession {
     this.log = logger(kind);
     this.#connectTimer = setTimeout(() => {
       this.log.info(`${path}/${this.id}: not connected after ${CONNECT_TIMEOUT_MS} ms, closing`);
-      this.close();
+      this.close("never connected");
     }, CONNECT_TIMEOUT_MS);
     pc.connectionStateChange.subscribe((state) => {
       if (state === "connected") {
@@ -98,14 +98,14 @@ export abstract class PeerSession {
         if (!this.#closed) this.connected();
       } else if (state === "failed" || state === "closed") {
         if (state === "failed" && !this.#closed) this.log.info(`${path}/${this.id}: ICE failed`);
-        this.close();
+        this.close(state === "failed" ? "ICE failed or consent expired" : "peer connection closed");
       }
     });
     // A peer that closes without DELETE says so in DTLS: see dtls_alert.ts.
     for (const transport of pc.dtlsTransports) {
       onPeerClose(transport, ({ level, description }) => {
         this.log.info(`${path}/${this.id}: peer closed (DTLS alert ${level}/${description})`);
-        this.close();
+        this.close(`DTLS alert ${level}/${description}`);
       });
     }
   }
@@ -123,15 +123,15 @@ export abstract class PeerSession {
   /** Called once ICE and DTLS are up. */
   protected abstract connected(): void;
 
-  /** Called once when the session ends, before the peer connection closes. */
-  protected abstract closing(): void;
+  /** Called once when the session ends, before the peer connection closes; `why` as close() got it. */
+  protected abstract closing(why: string): void;
 
-  /** Stops the session and frees the peer connection; safe to call twice. */
-  close(): void {
+  /** Stops the session and frees the peer connection; safe to call twice. `why` is for the log. */
+  close(why = "closed"): void {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#connectTimer);
-    this.closing();
+    this.closing(why);
     this.#ended.resolve();
     this.pc.close().catch((err: Error) => this.log.warn(`${this.path}/${this.id}: close: ${err.message}`));
   }
@@ -237,7 +237,7 @@ export class PeerSessions<S extends PeerSession> {
       { ufrag: fragment.ufrag!, pwd: fragment.pwd!, candidates: fragment.candidates },
       () => {
         log.info(`${path}/${id}: ICE restart not connected after ${RESTART_TIMEOUT_MS} ms, closing`);
-        session.close();
+        session.close("ICE restart never connected");
       },
     );
     session.etag = newEtag();
@@ -250,11 +250,11 @@ export class PeerSessions<S extends PeerSession> {
 
   /** Ends a session and frees everything it holds. */
   delete(path: string, id: string): void {
-    this.get(path, id).close();
+    this.get(path, id).close("DELETE");
   }
 
   /** Ends every session (service shutdown). */
   closeAll(): void {
-    for (const session of [...this.#sessions.values()]) session.close();
+    for (const session of [...this.#sessions.values()]) session.close("shutdown");
   }
 }

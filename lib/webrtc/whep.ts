@@ -64,14 +64,14 @@ class WhepSession extends PeerSession {
     }
   }
 
-  protected closing(): void {
+  protected closing(why: string): void {
     this.#reader?.close();
     this.#stopAudio?.();
     this.rtp.close();
     const { nacks, retransmits, retransmitsSuppressed, plis } = this.rtp.counts;
     const rtt = this.rtp.rttMs === undefined ? "unknown" : `${this.rtp.rttMs.toFixed(1)} ms`;
     log.info(
-      `${this.stream.name}/${this.id}: closed; NACKed ${nacks}, resent ${retransmits}, ` +
+      `${this.stream.name}/${this.id}: closed (${why}); NACKed ${nacks}, resent ${retransmits}, ` +
         `suppressed ${retransmitsSuppressed}, PLIs ${plis}, RTT ${rtt}`,
     );
   }

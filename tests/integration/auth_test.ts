@@ -377,7 +377,7 @@ Deno.test("with no tokens configured everything stays open, and the start log sa
     }
     assert.match(
       edgecam.log(),
-      /WARN .*no \[auth\] tokens configured: viewing and the API are open to anyone/,
+      /WARN .*no \[auth\] tokens configured: publishing, viewing and the API are open to anyone/,
     );
   } finally {
     await edgecam.stop();

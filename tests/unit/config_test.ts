@@ -40,7 +40,9 @@ Deno.test("an empty file means every default and no cameras", () => {
       maxClients: 30,
     },
     auth: { publishTokens: [], viewTokens: [], apiReadTokens: [], apiChangeTokens: [] },
+    ingest: { unconfiguredPaths: true, secondPublisher: "replace" },
     cameras: [],
+    paths: [],
   });
 });
 
@@ -61,6 +63,19 @@ Deno.test("a camera with only a name gets every camera default", () => {
     scalingEnabled: false,
     webrtcPort: 0,
     viewTokens: [],
+    push: [],
+  }]);
+});
+
+Deno.test("a WHIP path with only a name gets every path default, second_publisher from [ingest]", () => {
+  const config = parseConfig(`[ingest]\nsecond_publisher = "refuse"\n[[paths]]\nname = "obs"`);
+  assert.deepEqual(config.paths, [{
+    name: "obs",
+    codec: "h264",
+    secondPublisher: "refuse",
+    publishTokens: [],
+    viewTokens: [],
+    push: [],
   }]);
 });
 
@@ -111,6 +126,20 @@ flip_method = "rotate-270"
 scaling_enabled = true
 webrtc_port = 5557
 view_tokens = ["camera-0123456789abcdef"]
+[[cameras.push]]
+url = "https://central.example.org/whip/pi1"
+token = "short:theirs"  # an upstream server's token follows its own rules
+[ingest]
+unconfigured_paths = false
+second_publisher = "refuse"
+[[paths]]
+name = "obs"
+codec = "vp8"
+second_publisher = "replace"
+publish_tokens = ["obs-publish-0123456789"]
+view_tokens = ["obs-view-0123456789ab"]
+[[paths.push]]
+url = "http://10.0.0.2:8080/obs/whip"
 `);
   assert.deepEqual(config, {
     server: { listen: "::", port: 0, logLevel: "debug", publicIp: "203.0.113.7" },
@@ -153,6 +182,16 @@ view_tokens = ["camera-0123456789abcdef"]
       scalingEnabled: true,
       webrtcPort: 5557,
       viewTokens: ["camera-0123456789abcdef"],
+      push: [{ url: "https://central.example.org/whip/pi1", token: "short:theirs" }],
+    }],
+    ingest: { unconfiguredPaths: false, secondPublisher: "refuse" },
+    paths: [{
+      name: "obs",
+      codec: "vp8",
+      secondPublisher: "replace",
+      publishTokens: ["obs-publish-0123456789"],
+      viewTokens: ["obs-view-0123456789ab"],
+      push: [{ url: "http://10.0.0.2:8080/obs/whip", token: "" }],
     }],
   });
 });
@@ -223,6 +262,28 @@ Deno.test("each bad value is one line: key path, value as JSON, reason", async (
       [`cameras[0].scaling_enabled: "yes" — must be true or false`],
     ],
     ["section as a value", `server = 5`, [`server: 5 — must be a table`]],
+    // WHIP paths and push targets
+    ["path without a name", `[[paths]]\ncodec = "vp8"`, [`paths[0].name: (missing) — required`]],
+    [
+      "path named like a camera",
+      `[[cameras]]\nname = "a"\n[[paths]]\nname = "a"`,
+      [`paths[0].name: "a" — duplicate stream name (also cameras[0])`],
+    ],
+    [
+      "unknown second_publisher",
+      `[ingest]\nsecond_publisher = "kick"`,
+      [`ingest.second_publisher: "kick" — must be one of: replace, refuse`],
+    ],
+    [
+      "push URL that is not http(s)",
+      `[[cameras]]\nname = "a"\n[[cameras.push]]\nurl = "ftp://x/whip"`,
+      [`cameras[0].push[0].url: "ftp://x/whip" — must be an http: or https: URL`],
+    ],
+    [
+      "push without a URL",
+      `[[paths]]\nname = "a"\n[[paths.push]]\ntoken = "x"`,
+      [`paths[0].push[0].url: (missing) — required`],
+    ],
     [
       "[cameras] instead of [[cameras]]",
       `[cameras]\nname = "a"`,
