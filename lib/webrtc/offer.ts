@@ -194,3 +194,16 @@ export function chooseIngest(offer: VideoOffer, codec: Codec | undefined): Inges
   if (offer.audio && !audio) throw new UnsupportedError("the offer's audio m-line has no Opus payload type");
   return { codec: video.name.toLowerCase() === "vp8" ? "vp8" : "h264", video, audio };
 }
+
+/**
+ * The offer with each `a=bundle-only` m-line's port 0 made 9. A max-bundle offerer (GStreamer's
+ * webrtcbin, whipsink) marks every m-line after the first bundle-only with port 0 (RFC 8843 §7.2.1),
+ * which means "in the BUNDLE group", not "rejected"; werift 0.25.2 reads it as a separate transport that
+ * never gets ICE credentials, and the peer connection fails as soon as it connects.
+ */
+export function withBundleOnlyPorts(sdp: string): string {
+  const sections = sdp.split(/(?=^m=)/m);
+  return sections.map((section) =>
+    /^a=bundle-only\r?$/m.test(section) ? section.replace(/^(m=\S+ )0 /, "$19 ") : section
+  ).join("");
+}

@@ -12,7 +12,7 @@ import { handleServerHandshakesOnce } from "./dtls_client.ts";
 import { handleClientHandshakesOnce } from "./dtls_server.ts";
 import type { IceOptions } from "./ice.ts";
 import { addRemoteCandidates, remoteCredentials, RESTART_TIMEOUT_MS, restartIce } from "./ice_restart.ts";
-import type { DtlsRole } from "./offer.ts";
+import { type DtlsRole, withBundleOnlyPorts } from "./offer.ts";
 import { isIceRestart, parseSdpFragment, restartAnswerFragment } from "./sdpfrag.ts";
 import { receiveAcrossRollovers } from "./srtp_rollover.ts";
 
@@ -172,7 +172,7 @@ export class PeerSessions<S extends PeerSession> {
    * resolves with the answer once it holds every server candidate (WHIP §4.3.2).
    */
   async answer(pc: RTCPeerConnection, offerSdp: string, role: DtlsRole, ice: IceOptions): Promise<string> {
-    await pc.setRemoteDescription({ type: "offer", sdp: offerSdp });
+    await pc.setRemoteDescription({ type: "offer", sdp: withBundleOnlyPorts(offerSdp) });
     for (const transport of pc.dtlsTransports) transport.role = role;
     correctTransports(pc);
     await this.#gatherInTurn(ice, async () => {

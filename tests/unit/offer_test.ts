@@ -6,6 +6,7 @@ import {
   chooseIngest,
   h264Profile,
   parseVideoOffer,
+  withBundleOnlyPorts,
   withProfileLevelId,
 } from "../../lib/webrtc/offer.ts";
 
@@ -201,4 +202,23 @@ Deno.test("chooseIngest refuses a whole offer it cannot take in full (422)", asy
       assert.throws(() => chooseIngest(parseVideoOffer(sdp), codec), UnsupportedError);
     });
   }
+});
+
+Deno.test("withBundleOnlyPorts: a bundle-only m-line's port 0 means 'in the group', so it becomes 9", () => {
+  const offer = [
+    "v=0",
+    "a=group:BUNDLE video0 audio1",
+    "m=video 9 UDP/TLS/RTP/SAVPF 102",
+    "a=mid:video0",
+    "m=audio 0 UDP/TLS/RTP/SAVPF 111",
+    "a=bundle-only",
+    "a=mid:audio1",
+    "m=audio 0 UDP/TLS/RTP/SAVPF 0",
+    "a=mid:rejected",
+    "",
+  ].join("\r\n");
+  const fixed = withBundleOnlyPorts(offer);
+  assert.match(fixed, /^m=audio 9 UDP\/TLS\/RTP\/SAVPF 111\r$/m);
+  assert.match(fixed, /^m=audio 0 UDP\/TLS\/RTP\/SAVPF 0\r$/m, "a rejected m-line stays rejected");
+  assert.equal(withBundleOnlyPorts(fixed), fixed);
 });
