@@ -110,11 +110,14 @@ export function serviceStatus(
   };
 }
 
-/** `GET /health`: healthy when every stream's source runs. */
+/**
+ * `GET /health`: healthy when every camera runs; a WHIP path waiting for its publisher is not a fault
+ * of this service (its publisher is elsewhere), so it counts as healthy too.
+ */
 export function healthOf(
   streams: Stream[],
 ): { healthy: boolean; body: { status: string; streams: Record<string, SourceState> } } {
   const states = Object.fromEntries(streams.map((s) => [s.name, s.source.state]));
-  const healthy = streams.every((s) => s.source.state === "running");
+  const healthy = streams.every((s) => s.source.state === "running" || s.source.state === "waiting");
   return { healthy, body: { status: healthy ? "ok" : "unhealthy", streams: states } };
 }
