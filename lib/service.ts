@@ -7,7 +7,8 @@ import { MemoryGuard } from "./memory_guard.ts";
 import { listElements, resolveEncoder } from "./sources/encoders.ts";
 import { CameraSource } from "./sources/supervisor.ts";
 import { Stream, StreamRegistry } from "./stream.ts";
-import { iceServerLinks, peerIceOptions } from "./webrtc/ice.ts";
+import { type IceOptions, iceServerLinks, peerIceOptions } from "./webrtc/ice.ts";
+import { WhipPush } from "./outputs/push.ts";
 import { WhepSessions } from "./webrtc/whep.ts";
 import { type IngestSettings, WhipSessions } from "./webrtc/whip.ts";
 import type { Codec } from "./media/access_unit.ts";
@@ -54,7 +55,9 @@ export async function startService(config: Config): Promise<Service> {
   log.info(`WebRTC host candidates: ${startup.iceAdditionalHostAddresses!.join(", ") || "none"}`);
   const access = new AccessPolicy(config.auth, [...config.cameras, ...config.paths]);
   logAccess(access);
+  const pushes = startPushes(config, streams, iceOptions);
   const ctx = {
+    pushes: (name: string) => (pushes.get(name) ?? []).map((p) => p.status),
     streams,
     memory,
     startedAtMs: Date.now(),
@@ -83,6 +86,7 @@ export async function startService(config: Config): Promise<Service> {
     addr: server.addr,
     async stop() {
       memory.stop();
+      await Promise.all([...pushes.values()].flat().map((p) => p.stop()));
       whep.closeAll();
       whip.closeAll();
       await Promise.all([...cameras.values()].map((c) => c.stop()));
@@ -90,6 +94,23 @@ export async function startService(config: Config): Promise<Service> {
       await Promise.all([server, ...signalServers].map((s) => s.shutdown()));
     },
   };
+}
+
+/** Starts every camera's and path's push targets; they wait until their stream runs. */
+function startPushes(
+  config: Config,
+  streams: StreamRegistry,
+  iceOptions: () => IceOptions,
+): Map<string, WhipPush[]> {
+  const pushes = new Map<string, WhipPush[]>();
+  for (const { name, push } of [...config.cameras, ...config.paths]) {
+    const stream = streams.get(name);
+    if (!stream || push.length === 0) continue;
+    pushes.set(name, push.map((target) => new WhipPush(stream, target, iceOptions, config.supervisor)));
+    log.info(`${name}: pushed over WHIP to ${push.map((t) => t.url).join(", ")}`);
+  }
+  for (const push of [...pushes.values()].flat()) push.start();
+  return pushes;
 }
 
 /** WHIP ingest's part of the config. */

@@ -1,4 +1,5 @@
 import type { MemoryStatus } from "./memory_guard.ts";
+import type { PushStatus } from "./outputs/push.ts";
 import type { SourceState, Stream } from "./stream.ts";
 import type { WebrtcStreamStats } from "./webrtc/whep.ts";
 import { VERSION } from "./version.ts";
@@ -25,6 +26,8 @@ export interface StreamSummary {
   last_frame_ms: number | null;
   pid: number | null;
   webrtc: WebrtcSummary;
+  /** WHIP push targets of this stream and where each one is. */
+  push: PushStatus[];
 }
 
 /** A stream's WebRTC viewers now, and their RTCP feedback since the service started. */
@@ -41,7 +44,12 @@ export interface WebrtcSummary {
 }
 
 /** Summarizes a stream and its WebRTC figures for the API. */
-export function summarizeStream(stream: Stream, webrtc: WebrtcStreamStats, now = Date.now()): StreamSummary {
+export function summarizeStream(
+  stream: Stream,
+  webrtc: WebrtcStreamStats,
+  push: PushStatus[] = [],
+  now = Date.now(),
+): StreamSummary {
   const stats = stream.stats(now);
   const format = stream.format;
   return {
@@ -70,6 +78,7 @@ export function summarizeStream(stream: Stream, webrtc: WebrtcStreamStats, now =
       retransmits_suppressed: webrtc.retransmitsSuppressed,
       plis: webrtc.plis,
     },
+    push,
   };
 }
 
@@ -90,6 +99,7 @@ export interface ServiceStatus {
 export function serviceStatus(
   streams: Stream[],
   webrtcOf: (stream: Stream) => WebrtcStreamStats,
+  pushOf: (stream: Stream) => PushStatus[],
   memory: MemoryStatus,
   startedAtMs: number,
   now = Date.now(),
@@ -106,7 +116,7 @@ export function serviceStatus(
       pressure: memory.level,
       cuts: memory.cuts,
     },
-    streams: streams.map((s) => summarizeStream(s, webrtcOf(s), now)),
+    streams: streams.map((s) => summarizeStream(s, webrtcOf(s), pushOf(s), now)),
   };
 }
 

@@ -1,4 +1,5 @@
 import type { AccessPolicy } from "../lib/auth.ts";
+import type { PushStatus } from "../lib/outputs/push.ts";
 import type { MemoryGuard } from "../lib/memory_guard.ts";
 import { NotFoundError } from "../lib/errors.ts";
 import type { Stream, StreamRegistry } from "../lib/stream.ts";
@@ -14,6 +15,8 @@ export interface ServiceContext {
   whip: WhipSessions;
   /** `Link` header values announcing the configured ICE servers to WHEP clients. */
   iceLinks: string[];
+  /** The push targets of a stream, as status shows them. */
+  pushes: (streamName: string) => PushStatus[];
   /** The Bearer tokens of each kind of request. */
   access: AccessPolicy;
 }

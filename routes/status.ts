@@ -7,14 +7,15 @@ import { requireStream, type ServiceContext } from "./context.ts";
 export function statusRoutes(ctx: ServiceContext): Hono {
   const app = new Hono();
   const webrtcOf = (stream: Stream) => ctx.whep.stats(stream.name);
-  const summary = (stream: Stream) => summarizeStream(stream, webrtcOf(stream));
+  const pushOf = (stream: Stream) => ctx.pushes(stream.name);
+  const summary = (stream: Stream) => summarizeStream(stream, webrtcOf(stream), pushOf(stream));
   app.get("/health", (c) => {
     const { healthy, body } = healthOf(ctx.streams.all());
     return c.json(body, healthy ? 200 : 503);
   });
   app.get(
     "/status",
-    (c) => c.json(serviceStatus(ctx.streams.all(), webrtcOf, ctx.memory.status, ctx.startedAtMs)),
+    (c) => c.json(serviceStatus(ctx.streams.all(), webrtcOf, pushOf, ctx.memory.status, ctx.startedAtMs)),
   );
   app.get("/api/streams", (c) => c.json(ctx.streams.all().map(summary)));
   app.get("/api/streams/:name", (c) => c.json(summary(requireStream(ctx, c.req.param("name")))));

@@ -7,7 +7,7 @@ import type { AudioPacket, Stream } from "../stream.ts";
 import type { IceOptions } from "./ice.ts";
 import { chooseCodec, chooseOpus, parseVideoOffer, type VideoOffer, withProfileLevelId } from "./offer.ts";
 import { type IceRestartAnswer, PeerSession, PeerSessions, type SessionAnswer } from "./peer_session.ts";
-import { rtpTimestamp, StreamPacketizer } from "./rtp.ts";
+import { sendAccessUnits, StreamPacketizer } from "./rtp.ts";
 import { emptyFeedbackCounts, type FeedbackCounts, ViewerRtp } from "./viewer_rtp.ts";
 
 const log = logger("whep");
@@ -54,10 +54,7 @@ class WhepSession extends PeerSession {
     const reader = this.stream.subscribe();
     this.#reader = reader;
     try {
-      for await (const au of reader) {
-        const timestamp = rtpTimestamp(au.pts90k);
-        for (const shared of this.packetizer.payloads(au)) this.rtp.send(shared, timestamp);
-      }
+      await sendAccessUnits(reader, this.packetizer, this.rtp);
     } finally {
       // The reader ends when the stream closes (shutdown): the session ends with it.
       this.close();
