@@ -86,6 +86,8 @@ export abstract class PeerSession {
     readonly pc: RTCPeerConnection,
     /** Log name: "whep" or "whip". */
     kind: string,
+    /** Who the peer is, for the log: "viewer" or "publisher". */
+    role: string,
   ) {
     this.log = logger(kind);
     this.#connectTimer = setTimeout(() => {
@@ -104,7 +106,7 @@ export abstract class PeerSession {
     // A peer that closes without DELETE says so in DTLS: see dtls_alert.ts.
     for (const transport of pc.dtlsTransports) {
       onPeerClose(transport, ({ level, description }) => {
-        this.log.info(`${path}/${this.id}: peer closed (DTLS alert ${level}/${description})`);
+        this.log.info(`${path}/${this.id}: ${role} closed (DTLS alert ${level}/${description})`);
         this.close(`DTLS alert ${level}/${description}`);
       });
     }

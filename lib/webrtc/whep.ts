@@ -31,7 +31,7 @@ class WhepSession extends PeerSession {
     private readonly packetizer: StreamPacketizer,
     totals: FeedbackCounts,
   ) {
-    super(stream.name, pc, "whep");
+    super(stream.name, pc, "whep", "viewer");
     this.rtp = new ViewerRtp(sender, pc.cname, totals);
     // A viewer that lost packets asks for a keyframe: a WHIP publisher can send one at once.
     sender.onPictureLossIndication.subscribe(() => stream.requestKeyframe());

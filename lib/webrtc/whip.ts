@@ -56,7 +56,7 @@ class WhipSession extends PeerSession implements Publisher {
     private readonly video: RTCRtpTransceiver,
     audio: RTCRtpTransceiver | undefined,
   ) {
-    super(ingest.stream.name, pc, "whip");
+    super(ingest.stream.name, pc, "whip", "publisher");
     this.#decoder = frameDecoder(ingest.stream.codec);
     onRtp(video, (rtp) => this.#onVideo(rtp));
     if (audio) onRtp(audio, (rtp) => this.#onAudio(rtp));
