@@ -3,9 +3,10 @@
  * no HTTP here (routes/auth.ts reads the token off the request and says which kind a route is).
  *
  * Kinds and how they combine:
- * - `publish`: sending a stream in (WHIP). Its own tokens only.
+ * - `publish`: sending a stream in (WHIP). `[auth] publish_tokens` open every path; a `[[paths]]` entry's
+ *   own `publish_tokens` open that path too.
  * - `view`: watching a stream (WHEP and its sessions, `POST /offer`, the WebSocket player and signaling).
- *   `[auth] view_tokens` open every stream; a camera's own `view_tokens` open that camera too.
+ *   `[auth] view_tokens` open every stream; a camera's or path's own `view_tokens` open that stream too.
  * - `api_read`: reading the API (`/status`, `/api/*`). `api_change` tokens are accepted as well.
  * - `api_change`: any API request that changes something.
  *
@@ -14,7 +15,7 @@
  * changes are refused to everyone.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { AuthConfig, CameraConfig } from "./config.ts";
+import type { AuthConfig } from "./config.ts";
 
 /** The kinds of request that tokens are configured for. */
 export const ACCESS_KINDS = ["publish", "view", "api_read", "api_change"] as const;
@@ -25,7 +26,7 @@ export type AccessKind = typeof ACCESS_KINDS[number];
 export interface AccessRequest {
   /** The kind of request. */
   kind: AccessKind;
-  /** The stream name, when the request concerns one (per-camera view tokens apply to it). */
+  /** The stream name, when the request concerns one (per-stream tokens apply to it). */
   stream?: string;
 }
 
@@ -47,6 +48,13 @@ export interface KindSummary {
   tokens: number;
 }
 
+/** A stream's own tokens: a camera's view tokens, a WHIP path's view and publish tokens. */
+export interface StreamTokens {
+  name: string;
+  viewTokens: string[];
+  publishTokens?: string[];
+}
+
 /** A SHA-256 digest: every token compared has the same length, so comparing tells nothing of lengths. */
 function digest(token: string): Uint8Array {
   return new Uint8Array(createHash("sha256").update(token, "utf8").digest());
@@ -61,11 +69,14 @@ function digests(...lists: string[][]): Uint8Array[] {
 export class AccessPolicy {
   readonly #accepted: Record<AccessKind, Uint8Array[]>;
   readonly #protected: Record<AccessKind, boolean>;
-  /** Per-camera view tokens (already including the global ones), by stream name. */
-  readonly #streamView = new Map<string, Uint8Array[]>();
+  /** Per-stream tokens (already including the global ones of their kind), by kind and stream name. */
+  readonly #streamTokens = {
+    view: new Map<string, Uint8Array[]>(),
+    publish: new Map<string, Uint8Array[]>(),
+  };
 
-  /** Builds the policy from `[auth]` and each camera's `view_tokens`. */
-  constructor(auth: AuthConfig, cameras: Pick<CameraConfig, "name" | "viewTokens">[] = []) {
+  /** Builds the policy from `[auth]` and each camera's or path's own tokens. */
+  constructor(auth: AuthConfig, streams: StreamTokens[] = []) {
     this.#accepted = {
       publish: digests(auth.publishTokens),
       view: digests(auth.viewTokens),
@@ -80,9 +91,11 @@ export class AccessPolicy {
       api_read: auth.apiReadTokens.length > 0,
       api_change: auth.apiChangeTokens.length > 0 || auth.apiReadTokens.length > 0,
     };
-    for (const camera of cameras) {
-      if (camera.viewTokens.length === 0) continue;
-      this.#streamView.set(camera.name, digests(auth.viewTokens, camera.viewTokens));
+    for (const { name, viewTokens, publishTokens = [] } of streams) {
+      if (viewTokens.length > 0) this.#streamTokens.view.set(name, digests(auth.viewTokens, viewTokens));
+      if (publishTokens.length > 0) {
+        this.#streamTokens.publish.set(name, digests(auth.publishTokens, publishTokens));
+      }
     }
   }
 
@@ -112,15 +125,15 @@ export class AccessPolicy {
     }));
   }
 
-  /** Names of the streams that have view tokens of their own. */
-  streamsWithOwnTokens(): string[] {
-    return [...this.#streamView.keys()];
+  /** Names of the streams that have tokens of their own of this kind. */
+  streamsWithOwnTokens(kind: "view" | "publish" = "view"): string[] {
+    return [...this.#streamTokens[kind].keys()];
   }
 
   /** The digests accepted for this request, or undefined when it needs no token. */
   #acceptedFor({ kind, stream }: AccessRequest): Uint8Array[] | undefined {
-    if (kind === "view" && stream !== undefined) {
-      const own = this.#streamView.get(stream);
+    if ((kind === "view" || kind === "publish") && stream !== undefined) {
+      const own = this.#streamTokens[kind].get(stream);
       if (own) return own;
     }
     return this.#protected[kind] ? this.#accepted[kind] : undefined;

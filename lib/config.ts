@@ -161,6 +161,47 @@ export interface CameraConfig {
   shm: boolean;
   /** Object name of its ring in /dev/shm. */
   shmName: string;
+  /** WHIP servers this camera's stream is pushed to. */
+  push: PushTarget[];
+}
+
+/** One `push` entry of a camera or path: a WHIP endpoint the stream is published to. */
+export interface PushTarget {
+  /** The WHIP endpoint URL (http: or https:). */
+  url: string;
+  /** Bearer token sent to it; empty = none. */
+  token: string;
+}
+
+/** What a second publisher on a busy WHIP path gets: it replaces the first, or 409. */
+export const SECOND_PUBLISHER = ["replace", "refuse"] as const;
+
+/** `[ingest]`: WHIP paths nobody configured, and the defaults of those that are. */
+export interface IngestConfig {
+  /** Whether a publisher may use a path that has no `[[paths]]` entry. */
+  unconfiguredPaths: boolean;
+  /** What a second publisher on a busy path gets, unless its `[[paths]]` entry says otherwise. */
+  secondPublisher: typeof SECOND_PUBLISHER[number];
+}
+
+/** One `[[paths]]` entry: a WHIP path known before anyone publishes to it. */
+export interface PathConfig {
+  /** Path name; the stream's name in every URL. */
+  name: string;
+  /** The video codec publishers must send. */
+  codec: Codec;
+  /** What a second publisher gets. */
+  secondPublisher: typeof SECOND_PUBLISHER[number];
+  /** Bearer tokens that may publish to this path, on top of `[auth] publish_tokens`. */
+  publishTokens: string[];
+  /** Bearer tokens that may view this path, on top of `[auth] view_tokens`. */
+  viewTokens: string[];
+  /** WHIP servers this path's stream is pushed to. */
+  push: PushTarget[];
+  /** Whether this path's stream gets a shared-memory ring. */
+  shm: boolean;
+  /** Object name of its ring in /dev/shm. */
+  shmName: string;
 }
 
 /**
@@ -192,8 +233,12 @@ export interface Config {
   auth: AuthConfig;
   /** `[shm]` */
   shm: ShmConfig;
+  /** `[ingest]` */
+  ingest: IngestConfig;
   /** `[[cameras]]`, in file order. */
   cameras: CameraConfig[];
+  /** `[[paths]]`, in file order. */
+  paths: PathConfig[];
 }
 
 /** Everything wrong with a configuration, one line per problem: `<key path>: <value> — <reason>`. */
@@ -242,9 +287,14 @@ export function validateConfig(raw: unknown): Config {
     webrtc: readWebrtc(root.table("webrtc")),
     auth: readAuth(root.table("auth")),
     shm: readShm(root.table("shm")),
+    ingest: readIngest(root.table("ingest")),
     cameras: [],
+    paths: [],
   };
-  config.cameras = readCameras(root.tableArray("cameras"), config.server.port, config.shm);
+  // Ring names are shared by cameras and paths: two rings under one name would overwrite each other.
+  const rings = new Map<string, string>();
+  config.cameras = readCameras(root.tableArray("cameras"), config.server.port, config.shm, rings);
+  config.paths = readPaths(root.tableArray("paths"), config.cameras, config.ingest, config.shm, rings);
   root.rejectUnknown();
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
@@ -398,10 +448,95 @@ function readShm(r: TableReader): ShmConfig {
   return shm;
 }
 
-function readCameras(readers: TableReader[], serverPort: number, shm: ShmConfig): CameraConfig[] {
+function readIngest(r: TableReader): IngestConfig {
+  const ingest: IngestConfig = {
+    unconfiguredPaths: r.boolean("unconfigured_paths", true),
+    secondPublisher: r.oneOf("second_publisher", "replace", SECOND_PUBLISHER),
+  };
+  r.rejectUnknown();
+  return ingest;
+}
+
+function readPaths(
+  readers: TableReader[],
+  cameras: CameraConfig[],
+  ingest: IngestConfig,
+  shm: ShmConfig,
+  rings: Map<string, string>,
+): PathConfig[] {
+  const firstPathByName = new Map<string, string>(cameras.map((c, i) => [c.name, `cameras[${i}]`]));
+  return readers.map((r) => {
+    const name = r.required("name", (v) => NAME.test(v) ? undefined : NAME_REASON);
+    const path: PathConfig = {
+      name,
+      codec: r.oneOf("codec", "h264", CODECS),
+      secondPublisher: r.oneOf("second_publisher", ingest.secondPublisher, SECOND_PUBLISHER),
+      publishTokens: r.stringList("publish_tokens", checkToken),
+      viewTokens: r.stringList("view_tokens", checkToken),
+      push: readPush(r),
+      ...readRing(r, shm, name),
+    };
+    if (!r.failed("name")) {
+      const first = firstPathByName.get(path.name);
+      if (first === undefined) firstPathByName.set(path.name, r.path);
+      else r.report("name", path.name, `duplicate stream name (also ${first})`);
+      if (first === undefined) claimRing(r, path, rings);
+    }
+    r.rejectUnknown();
+    return path;
+  });
+}
+
+/** A camera's or path's `[[...push]]` tables. */
+function readPush(r: TableReader): PushTarget[] {
+  return r.tableArray("push").map((t) => {
+    const target: PushTarget = {
+      url: t.required("url", checkPushUrl),
+      // Not checked as ours are (length, alphabet): the upstream server decides what its tokens look like.
+      token: t.string("token", "", (v) => /^[\x21-\x7e]*$/.test(v) ? undefined : PUSH_TOKEN_REASON),
+    };
+    t.rejectUnknown();
+    return target;
+  });
+}
+
+/** A camera's or path's `shm` and `shm_name`. */
+function readRing(r: TableReader, shm: ShmConfig, name: string): { shm: boolean; shmName: string } {
+  return {
+    shm: r.boolean("shm", shm.enabled),
+    // Empty (the default) means <prefix>-<name>.
+    shmName: r.string("shm_name", "", (v) => v === "" ? undefined : objectNameProblem(v)) ||
+      ringObjectName(shm.prefix, name),
+  };
+}
+
+/** Records a stream's ring name in `rings` (name → first key that took it), or reports the collision. */
+function claimRing(
+  r: TableReader,
+  entry: { name: string; shm: boolean; shmName: string },
+  rings: Map<string, string>,
+) {
+  if (!entry.shm || r.failed("shm_name")) return;
+  const first = rings.get(entry.shmName);
+  const key = r.has("shm_name") ? "shm_name" : "name";
+  if (first === undefined) rings.set(entry.shmName, `${r.path}.${key}`);
+  else {
+    r.report(
+      key,
+      r.has("shm_name") ? entry.shmName : entry.name,
+      `its ring /dev/shm/${entry.shmName} collides with ${first}`,
+    );
+  }
+}
+
+function readCameras(
+  readers: TableReader[],
+  serverPort: number,
+  shm: ShmConfig,
+  rings: Map<string, string>,
+): CameraConfig[] {
   const firstPathByName = new Map<string, string>();
   const firstPathByPort = new Map<number, string>([[serverPort, "server.port"]]);
-  const firstPathByShmName = new Map<string, string>();
   return readers.map((r) => {
     const camera = readCamera(r, shm);
     let nameTaken = r.failed("name");
@@ -411,17 +546,8 @@ function readCameras(readers: TableReader[], serverPort: number, shm: ShmConfig)
       else r.report("name", camera.name, `duplicate camera name (also ${first})`);
       nameTaken = first !== undefined;
     }
-    // Two rings under one name would overwrite each other; the same camera name is reported above.
-    if (camera.shm && !nameTaken && !r.failed("shm_name")) {
-      const first = firstPathByShmName.get(camera.shmName);
-      const key = r.has("shm_name") ? "shm_name" : "name";
-      if (first === undefined) firstPathByShmName.set(camera.shmName, `${r.path}.${key}`);
-      else {r.report(
-          key,
-          r.has("shm_name") ? camera.shmName : camera.name,
-          `its ring /dev/shm/${camera.shmName} collides with ${first}`,
-        );}
-    }
+    // The same camera name is reported above.
+    if (!nameTaken) claimRing(r, camera, rings);
     if (camera.webrtcPort !== 0) {
       const first = firstPathByPort.get(camera.webrtcPort);
       if (first === undefined) firstPathByPort.set(camera.webrtcPort, `${r.path}.webrtc_port`);
@@ -457,10 +583,8 @@ function readCamera(r: TableReader, shm: ShmConfig): CameraConfig {
     scalingEnabled: r.boolean("scaling_enabled", false),
     webrtcPort: r.integer("webrtc_port", 0, 0, 65535),
     viewTokens: r.stringList("view_tokens", checkToken),
-    shm: r.boolean("shm", shm.enabled),
-    // Empty (the default) means <prefix>-<name>.
-    shmName: r.string("shm_name", "", (v) => v === "" ? undefined : objectNameProblem(v)) ||
-      ringObjectName(shm.prefix, name),
+    ...readRing(r, shm, name),
+    push: readPush(r),
   };
   r.rejectUnknown();
   return camera;
@@ -512,6 +636,15 @@ function checkLinkParam(v: string): string | undefined {
     : undefined;
 }
 const HOST_REASON = "must be an IP address or a host name";
+const PUSH_TOKEN_REASON =
+  "must be printable ASCII without spaces (it is sent as `Authorization: Bearer <token>`)";
+
+function checkPushUrl(v: string): string | undefined {
+  if (!URL.canParse(v)) return "must be a URL such as https://example.org/whip/cam1";
+  const url = new URL(v);
+  if (url.protocol !== "http:" && url.protocol !== "https:") return "must be an http: or https: URL";
+  if (url.username || url.password) return "must not carry credentials (use token)";
+}
 
 /** Shortest token taken: 16 random characters are beyond guessing over HTTP; "changeme" is not. */
 export const MIN_TOKEN_LENGTH = 16;

@@ -5,11 +5,16 @@ import type { Config } from "./config.ts";
 import { logger } from "./log.ts";
 import { MemoryGuard } from "./memory_guard.ts";
 import { ShmOutput } from "./outputs/shm.ts";
+import { ringObjectName } from "./shm/layout.ts";
 import { listElements, resolveEncoder } from "./sources/encoders.ts";
 import { CameraSource } from "./sources/supervisor.ts";
 import { Stream, StreamRegistry } from "./stream.ts";
-import { iceServerLinks, peerIceOptions } from "./webrtc/ice.ts";
+import { type IceOptions, iceServerLinks, peerIceOptions } from "./webrtc/ice.ts";
+import { WhipPush } from "./outputs/push.ts";
 import { WhepSessions } from "./webrtc/whep.ts";
+import { type IngestSettings, WhipSessions } from "./webrtc/whip.ts";
+import type { Codec } from "./media/access_unit.ts";
+import type { SecondPublisher } from "./sources/whip.ts";
 
 const log = logger("service");
 
@@ -37,12 +42,14 @@ export async function startService(config: Config): Promise<Service> {
     log.error(`cannot list GStreamer elements (${err.message}): install gstreamer1.0-tools`);
     return new Set<string>();
   });
+  streams.onAdd((stream) => {
+    const name = ringName(config, stream.name);
+    if (name === undefined) return;
+    const { slotCount, slotSize, mode } = config.shm;
+    shm.set(stream.name, new ShmOutput(stream, { name, slotCount, slotSize, mode }));
+  });
   for (const camera of config.cameras) {
     const stream = streams.add(new Stream(camera.name, camera.codec, config.limits.readerQueueFrames));
-    if (camera.shm) {
-      const { slotCount, slotSize, mode } = config.shm;
-      shm.set(camera.name, new ShmOutput(stream, { name: camera.shmName, slotCount, slotSize, mode }));
-    }
     const resolution = resolveEncoder(camera, elements);
     const source = new CameraSource(camera, resolution, stream, config.supervisor);
     cameras.set(camera.name, source);
@@ -52,19 +59,21 @@ export async function startService(config: Config): Promise<Service> {
   memory.start();
 
   const { webrtc, server: { publicIp } } = config;
-  const whep = new WhepSessions(
-    () => peerIceOptions(webrtc, publicIp, Deno.networkInterfaces()),
-    webrtc.maxClients,
-  );
+  const iceOptions = () => peerIceOptions(webrtc, publicIp, Deno.networkInterfaces());
+  const whep = new WhepSessions(iceOptions, webrtc.maxClients);
+  const whip = new WhipSessions(streams, ingestSettings(config), iceOptions);
   const startup = peerIceOptions(webrtc, publicIp, Deno.networkInterfaces());
   log.info(`WebRTC host candidates: ${startup.iceAdditionalHostAddresses!.join(", ") || "none"}`);
-  const access = new AccessPolicy(config.auth, config.cameras);
+  const access = new AccessPolicy(config.auth, [...config.cameras, ...config.paths]);
   logAccess(access);
+  const pushes = startPushes(config, streams, iceOptions);
   const ctx = {
+    pushes: (name: string) => (pushes.get(name) ?? []).map((p) => p.status),
     streams,
     memory,
     startedAtMs: Date.now(),
     whep,
+    whip,
     iceLinks: iceServerLinks(webrtc.iceServers),
     access,
     shm,
@@ -90,7 +99,9 @@ export async function startService(config: Config): Promise<Service> {
     addr: server.addr,
     async stop() {
       memory.stop();
+      await Promise.all([...pushes.values()].flat().map((p) => p.stop()));
       whep.closeAll();
+      whip.closeAll();
       await Promise.all([...cameras.values()].map((c) => c.stop()));
       for (const ring of shm.values()) ring.close();
       for (const stream of streams.all()) stream.close();
@@ -99,19 +110,63 @@ export async function startService(config: Config): Promise<Service> {
   };
 }
 
+/**
+ * The shared-memory ring of a stream, or undefined for none: a camera's or configured path's own
+ * choice, `[shm]`'s default for a path a publisher made up.
+ */
+function ringName(config: Config, stream: string): string | undefined {
+  const known = [...config.cameras, ...config.paths].find((s) => s.name === stream);
+  if (known) return known.shm ? known.shmName : undefined;
+  return config.shm.enabled ? ringObjectName(config.shm.prefix, stream) : undefined;
+}
+
+/** Starts every camera's and path's push targets; they wait until their stream runs. */
+function startPushes(
+  config: Config,
+  streams: StreamRegistry,
+  iceOptions: () => IceOptions,
+): Map<string, WhipPush[]> {
+  const pushes = new Map<string, WhipPush[]>();
+  for (const { name, push } of [...config.cameras, ...config.paths]) {
+    const stream = streams.get(name);
+    if (!stream || push.length === 0) continue;
+    pushes.set(name, push.map((target) => new WhipPush(stream, target, iceOptions, config.supervisor)));
+    log.info(`${name}: pushed over WHIP to ${push.map((t) => t.url).join(", ")}`);
+  }
+  for (const push of [...pushes.values()].flat()) push.start();
+  return pushes;
+}
+
+/** WHIP ingest's part of the config. */
+function ingestSettings(config: Config): IngestSettings {
+  const rules = (p: { codec: Codec | undefined; secondPublisher: SecondPublisher }) => ({
+    codec: p.codec,
+    secondPublisher: p.secondPublisher,
+  });
+  return {
+    paths: new Map(config.paths.map((p) => [p.name, rules(p)])),
+    unconfiguredPaths: config.ingest.unconfiguredPaths,
+    defaultRules: rules({ codec: undefined, secondPublisher: config.ingest.secondPublisher }),
+    readerQueueFrames: config.limits.readerQueueFrames,
+  };
+}
+
 /** One line at start saying what is guarded; open kinds are named, since "open" means anyone on the network. */
 function logAccess(access: AccessPolicy): void {
   const kinds = access.summary();
-  const own = access.streamsWithOwnTokens();
-  if (kinds.every((k) => !k.protected) && own.length === 0) {
-    log.warn("no [auth] tokens configured: viewing and the API are open to anyone who can reach this host");
+  const own = (kind: string) =>
+    kind === "view" || kind === "publish" ? access.streamsWithOwnTokens(kind) : [];
+  if (kinds.every((k) => !k.protected && own(k.kind).length === 0)) {
+    log.warn(
+      "no [auth] tokens configured: publishing, viewing and the API are open to anyone who can reach this host",
+    );
     return;
   }
   const parts = kinds.map((k) => {
     // api_change with read tokens and no change tokens of its own: guarded, and nobody holds a key.
     const state = !k.protected ? "open" : k.tokens === 0 ? "refused to all" : `${k.tokens} token(s)`;
-    const cameras = k.kind === "view" && own.length > 0 ? ` (own tokens: ${own.join(", ")})` : "";
-    return `${k.kind} ${state}${cameras}`;
+    const streams = own(k.kind);
+    return `${k.kind} ${state}${streams.length > 0 ? ` (own tokens: ${streams.join(", ")})` : ""}`;
   });
   log.info(`Bearer tokens: ${parts.join(", ")}`);
 }

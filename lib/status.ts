@@ -1,5 +1,6 @@
 import type { MemoryStatus } from "./memory_guard.ts";
 import type { ShmRingStatus } from "./outputs/shm.ts";
+import type { PushStatus } from "./outputs/push.ts";
 import type { SourceState, Stream } from "./stream.ts";
 import type { WebrtcStreamStats } from "./webrtc/whep.ts";
 import { VERSION } from "./version.ts";
@@ -12,6 +13,8 @@ export interface StreamSummary {
   width: number | null;
   height: number | null;
   profile_level_id: string | null;
+  /** H.264 B-frames seen in the stream (WebRTC viewers cannot reorder them; the encoder must not send them). */
+  b_frames: boolean;
   fps: number;
   bitrate: number;
   frames: number;
@@ -26,6 +29,8 @@ export interface StreamSummary {
   webrtc: WebrtcSummary;
   /** The stream's shared-memory ring, or null when it has none. */
   shm: ShmRingStatus | null;
+  /** WHIP push targets of this stream and where each one is. */
+  push: PushStatus[];
 }
 
 /** A stream's WebRTC viewers now, and their RTCP feedback since the service started. */
@@ -45,6 +50,7 @@ export interface WebrtcSummary {
 export interface OutputFigures {
   webrtc: WebrtcStreamStats;
   shm: ShmRingStatus | null;
+  push: PushStatus[];
 }
 
 /** Summarizes a stream and its outputs' figures for the API. */
@@ -59,6 +65,7 @@ export function summarizeStream(stream: Stream, outputs: OutputFigures, now = Da
     width: format?.width ?? null,
     height: format?.height ?? null,
     profile_level_id: format?.profileLevelId ?? null,
+    b_frames: format?.bFrames ?? false,
     fps: stats.fps,
     bitrate: stats.bitrate,
     frames: stats.frames,
@@ -78,6 +85,7 @@ export function summarizeStream(stream: Stream, outputs: OutputFigures, now = Da
       plis: webrtc.plis,
     },
     shm: outputs.shm,
+    push: outputs.push,
   };
 }
 
@@ -118,11 +126,14 @@ export function serviceStatus(
   };
 }
 
-/** `GET /health`: healthy when every stream's source runs. */
+/**
+ * `GET /health`: healthy when every camera runs; a WHIP path waiting for its publisher is not a fault
+ * of this service (its publisher is elsewhere), so it counts as healthy too.
+ */
 export function healthOf(
   streams: Stream[],
 ): { healthy: boolean; body: { status: string; streams: Record<string, SourceState> } } {
   const states = Object.fromEntries(streams.map((s) => [s.name, s.source.state]));
-  const healthy = streams.every((s) => s.source.state === "running");
+  const healthy = streams.every((s) => s.source.state === "running" || s.source.state === "waiting");
   return { healthy, body: { status: healthy ? "ok" : "unhealthy", streams: states } };
 }

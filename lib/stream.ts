@@ -23,6 +23,18 @@ export interface VideoFormat {
   height: number;
   /** H.264 only: profile_idc, constraint flags and level_idc as 6 hex digits. */
   profileLevelId?: string;
+  /** H.264 only: B slices were seen, which WebRTC viewers cannot reorder (the encoder must not send them). */
+  bFrames?: boolean;
+}
+
+/** One Opus packet of a stream's audio, numbered for the stream (continuous across publishers). */
+export interface AudioPacket {
+  payload: Uint8Array;
+  /** RTP sequence number on the stream's own count. */
+  sequenceNumber: number;
+  /** 48 kHz RTP timestamp on the stream's own clock. */
+  timestamp: number;
+  marker: boolean;
 }
 
 /** A stream's figures, as status and metrics show them. */
@@ -64,6 +76,8 @@ export class Stream {
   /** Arrival times and sizes inside the rate window, oldest first. */
   #window: { t: number; bytes: number }[] = [];
   #format: VideoFormat | null = null;
+  readonly #audioListeners = new Set<(packet: AudioPacket) => void>();
+  #keyframeRequester: (() => void) | undefined;
   /** Source state, written by whichever source feeds this stream. */
   source: SourceStatus = { state: "starting", attempt: 0, restarts: 0, lastError: null, pid: null };
 
@@ -74,7 +88,36 @@ export class Stream {
     readonly codec: Codec,
     /** Per-reader queue length, in access units. */
     readonly readerQueueFrames: number,
+    /** Whether the stream may carry Opus audio (WHIP paths), so viewers are offered an audio track. */
+    readonly hasAudio = false,
   ) {}
+
+  /**
+   * Asks the source for a keyframe (a viewer lost packets and sent a PLI). A source that cannot make
+   * one on demand (a camera's encoder sends them on its own interval) ignores it.
+   */
+  requestKeyframe(): void {
+    this.#keyframeRequester?.();
+  }
+
+  /** Sets who answers {@link requestKeyframe}: the current publisher, or undefined. */
+  setKeyframeRequester(requester: (() => void) | undefined): void {
+    this.#keyframeRequester = requester;
+  }
+
+  /**
+   * Calls `listener` with every audio packet from now on, synchronously: audio is forwarded as it
+   * comes (a few small packets a second), not queued. Returns the unsubscribe function.
+   */
+  onAudio(listener: (packet: AudioPacket) => void): () => void {
+    this.#audioListeners.add(listener);
+    return () => this.#audioListeners.delete(listener);
+  }
+
+  /** Hands one audio packet to every audio listener. */
+  publishAudio(packet: AudioPacket): void {
+    for (const listener of this.#audioListeners) listener(packet);
+  }
 
   /** Picture format from the bitstream, or null before the first keyframe. */
   get format(): VideoFormat | null {
@@ -166,12 +209,19 @@ export class Stream {
 /** The streams of this service, by name. */
 export class StreamRegistry {
   readonly #streams = new Map<string, Stream>();
+  readonly #onAdd: ((stream: Stream) => void)[] = [];
 
   /** Adds a stream; its name must be new. */
   add(stream: Stream): Stream {
     if (this.#streams.has(stream.name)) throw new Error(`stream ${stream.name} already exists`);
     this.#streams.set(stream.name, stream);
+    for (const listener of this.#onAdd) listener(stream);
     return stream;
+  }
+
+  /** Calls `listener` with each stream added from now on: cameras at start, WHIP paths as they come. */
+  onAdd(listener: (stream: Stream) => void): void {
+    this.#onAdd.push(listener);
   }
 
   /** The stream with this name, if any. */

@@ -7,11 +7,13 @@ import { offerRoutes } from "./offer.ts";
 import { signalRoutes } from "./signal.ts";
 import { staticRoutes } from "./static.ts";
 import { statusRoutes } from "./status.ts";
-import { cors, whepRoutes } from "./whep.ts";
+import { cors } from "./sessions.ts";
+import { whepRoutes } from "./whep.ts";
+import { whipRoutes } from "./whip.ts";
 import { wsRoutes } from "./ws.ts";
 
-/** Paths a page on another origin calls (WHEP and seed 004's offer), so they answer with CORS headers. */
-const CORS_PATHS = ["/whep/*", "/:stream/whep", "/offer"];
+/** Paths a page on another origin calls (WHEP, WHIP, seed 004's offer), so they answer with CORS headers. */
+const CORS_PATHS = ["/whep/*", "/:stream/whep", "/whip/*", "/:path/whip", "/offer"];
 
 /** The whole HTTP surface: every route, behind the token check, with domain errors mapped in one place. */
 export function createApp(ctx: ServiceContext): Hono {
@@ -30,6 +32,7 @@ export function createApp(ctx: ServiceContext): Hono {
   app.route("/", wsRoutes(ctx));
   app.route("/", offerRoutes(ctx));
   app.route("/", whepRoutes(ctx));
+  app.route("/", whipRoutes(ctx));
   app.route("/", staticRoutes());
   app.notFound((c) => errorResponse(new NotFoundError(`no route for ${c.req.method} ${c.req.path}`)));
   app.onError((err) => errorResponse(err));

@@ -45,7 +45,7 @@ export function accessFor(
   // WHEP endpoint and sessions: /whep/<stream>[/<session>], /<stream>/whep.
   if (s[0] === "whep" && (s.length === 2 || s.length === 3)) return stream("view", s[1]);
   if (s.length === 2 && s[1] === "whep") return stream("view", s[0]);
-  // WHIP ingest (routes still to come): /whip/<path>[/<session>], /<path>/whip.
+  // WHIP ingest: /whip/<path>[/<session>], /<path>/whip.
   if (s[0] === "whip" && (s.length === 2 || s.length === 3)) return stream("publish", s[1]);
   if (s.length === 2 && s[1] === "whip") return stream("publish", s[0]);
   if (path === "/offer") return stream("view", query.get("stream") ?? defaultStream());

@@ -1,9 +1,11 @@
 import type { AccessPolicy } from "../lib/auth.ts";
+import type { PushStatus } from "../lib/outputs/push.ts";
 import type { MemoryGuard } from "../lib/memory_guard.ts";
 import type { ShmOutput } from "../lib/outputs/shm.ts";
 import { NotFoundError } from "../lib/errors.ts";
 import type { Stream, StreamRegistry } from "../lib/stream.ts";
 import type { WhepSessions } from "../lib/webrtc/whep.ts";
+import type { WhipSessions } from "../lib/webrtc/whip.ts";
 
 /** What the handlers need from the running service. */
 export interface ServiceContext {
@@ -11,8 +13,11 @@ export interface ServiceContext {
   memory: MemoryGuard;
   startedAtMs: number;
   whep: WhepSessions;
+  whip: WhipSessions;
   /** `Link` header values announcing the configured ICE servers to WHEP clients. */
   iceLinks: string[];
+  /** The push targets of a stream, as status shows them. */
+  pushes: (streamName: string) => PushStatus[];
   /** The Bearer tokens of each kind of request. */
   access: AccessPolicy;
   /** Shared-memory rings, by stream name. */

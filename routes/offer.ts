@@ -2,7 +2,8 @@ import { type Context, Hono } from "hono";
 import { BadRequestError, NotFoundError, UnsupportedMediaTypeError } from "../lib/errors.ts";
 import type { Stream } from "../lib/stream.ts";
 import { requireStream, type ServiceContext } from "./context.ts";
-import { boundedText, mediaType, whepCreated } from "./whep.ts";
+import { boundedText, mediaType } from "./sessions.ts";
+import { whepCreated } from "./whep.ts";
 
 /** `?stream=<name>`, else the first configured stream. */
 function offeredStream(c: Context, ctx: ServiceContext): Stream {

@@ -9,6 +9,7 @@ export function statusRoutes(ctx: ServiceContext): Hono {
   const outputsOf = (stream: Stream) => ({
     webrtc: ctx.whep.stats(stream.name),
     shm: ctx.shm.get(stream.name)?.status() ?? null,
+    push: ctx.pushes(stream.name),
   });
   const summary = (stream: Stream) => summarizeStream(stream, outputsOf(stream));
   app.get("/health", (c) => {

@@ -2,9 +2,10 @@
 // are shared and noisy, so no figure here is a pass/fail threshold. Results go to BENCHMARKS.md.
 //
 //   deno task bench                          every part
-//   deno task bench webrtc --viewers 1,10    only the named parts (parse, ws, webrtc, shm), these viewer counts
+//   deno task bench webrtc --viewers 1,10    only the named parts (parse, ws, webrtc, whip, shm), these viewer counts
 //   deno task bench webrtc --paths stock     only werift's stock path (edgecam, stock), in a fresh process
 //   deno task bench shm                      shared-memory ring latency to a C reader, writer CPU
+//   deno task bench whip                     one 720p30 WHIP publisher fanned out to 1 and 10 viewers
 import { parseArgs } from "node:util";
 import { parseConfig } from "../lib/config.ts";
 import { AnnexBSplitter, H264Assembler } from "../lib/media/h264.ts";
@@ -14,7 +15,13 @@ import { GST_LAUNCH } from "../lib/sources/supervisor.ts";
 import { setLogLevel } from "../lib/log.ts";
 import { shmBench } from "./bench/shm.ts";
 import { median, percentile } from "./bench/stats.ts";
-import { DEFAULT_VIEWER_COUNTS, WEBRTC_PATHS, webrtcBench, type WebrtcPath } from "./bench/webrtc.ts";
+import {
+  DEFAULT_VIEWER_COUNTS,
+  WEBRTC_PATHS,
+  webrtcBench,
+  type WebrtcPath,
+  whipBench,
+} from "./bench/webrtc.ts";
 
 const OUT = new URL("../test-output/", import.meta.url);
 const RECORDING = new URL("bench-1080p.h264", OUT);
@@ -135,7 +142,7 @@ encoder = "x264"
   ];
 }
 
-const PARTS = ["parse", "ws", "webrtc", "shm"];
+const PARTS = ["parse", "ws", "webrtc", "whip", "shm"];
 const { values, positionals } = parseArgs({
   args: Deno.args,
   options: { viewers: { type: "string" }, paths: { type: "string" } },
@@ -164,5 +171,6 @@ const lines = [
   ...parts.includes("ws") ? [...await deliveryBench(1, 12), ...await deliveryBench(10, 12)] : [],
   ...parts.includes("webrtc") ? await webrtcBench(viewerCounts, webrtcPaths) : [],
   ...parts.includes("shm") ? await shmBench() : [],
+  ...parts.includes("whip") ? await whipBench([1, 10]) : [],
 ];
 console.log(lines.join("\n"));

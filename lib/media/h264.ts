@@ -225,6 +225,32 @@ export function isKeyframe(annexB: Uint8Array): boolean {
   return false;
 }
 
+/** Slice types of a slice header (table 7-6), modulo 5. */
+export const SLICE_TYPE = { P: 0, B: 1, I: 2, SP: 3, SI: 4 } as const;
+
+/**
+ * The slice_type (modulo 5) of a slice NAL unit (types 1 and 5), read from its header (7.3.3):
+ * first_mb_in_slice, then slice_type, both ue(v). Undefined for anything else or too short.
+ */
+export function sliceType(nal: Uint8Array): number | undefined {
+  const type = nalType(nal);
+  if (nal.length < 2 || (type !== NAL.SLICE && type !== NAL.IDR)) return undefined;
+  try {
+    const bits = new BitReader(unescapeRbsp(nal.subarray(1, Math.min(nal.length, 16))));
+    bits.ue();
+    return bits.ue() % 5;
+  } catch (e) {
+    if (e instanceof Malformed) return undefined;
+    throw e;
+  }
+}
+
+/** True when an Annex-B access unit holds a B slice (which a WebRTC receiver cannot reorder). */
+export function hasBSlice(annexB: Uint8Array): boolean {
+  for (const nal of nalUnits(annexB)) if (sliceType(nal) === SLICE_TYPE.B) return true;
+  return false;
+}
+
 /** Options of {@link AnnexBSplitter}. */
 export interface SplitterOptions {
   /** A NAL unit growing past this (default 16 MiB) without a next start code is dropped as garbage. */

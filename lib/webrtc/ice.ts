@@ -67,3 +67,35 @@ export function iceServerLinks(servers: IceServerConfig[]): string[] {
     )
   );
 }
+
+/** An ICE server as werift's RTCPeerConnection takes it. */
+export interface IceServer {
+  urls: string;
+  username?: string;
+  credential?: string;
+}
+
+/**
+ * The ICE servers a WHIP 201 announces (WHIP §4.6): each `Link: <url>; rel="ice-server"` value, with
+ * `username` and `credential` for TURN. Other rels and malformed values are ignored, as §4.9 asks.
+ */
+export function parseIceServerLinks(header: string | null): IceServer[] {
+  if (!header) return [];
+  // Commas separate values but may not appear unquoted inside one; URLs here never hold a comma.
+  const values = header.match(/<[^>]*>(?:\s*;\s*[^;,=]+(?:=(?:"[^"]*"|[^;,]*))?)*/g) ?? [];
+  return values.flatMap((value) => {
+    const url = value.match(/^<([^>]*)>/)![1];
+    const params = new Map<string, string>();
+    for (const m of value.matchAll(/;\s*([^;,=\s]+)\s*(?:=\s*(?:"([^"]*)"|([^;,\s]*)))?/g)) {
+      params.set(m[1].toLowerCase(), m[2] ?? m[3] ?? "");
+    }
+    if (params.get("rel") !== "ice-server" || !/^(stun|turns?):/.test(url)) return [];
+    const username = params.get("username");
+    const credential = params.get("credential");
+    return [{
+      urls: url,
+      ...(username !== undefined ? { username } : {}),
+      ...(credential !== undefined ? { credential } : {}),
+    }];
+  });
+}

@@ -11,9 +11,14 @@ export interface OfferedCodec {
   fmtp: string;
 }
 
-/** What the send side needs from a viewer's offer. */
+/** What the service needs from an offer (a WHEP viewer's or a WHIP publisher's). */
 export interface VideoOffer {
+  /** The payload types of the first video m-line. */
   codecs: OfferedCodec[];
+  /** The payload types of the first audio m-line, or undefined when the offer has none. */
+  audio: OfferedCodec[] | undefined;
+  /** The media of every m-line, in order ("video", "audio", "application", ...). */
+  kinds: string[];
   /** The DTLS role our answer takes, from the offer's `a=setup` (see answerDtlsRole). */
   dtlsRole: DtlsRole;
 }
@@ -44,14 +49,8 @@ export function answerDtlsRole(setup: string | undefined): DtlsRole {
 /** Profile used when the stream's SPS is not known yet: Constrained Baseline 3.1, what browsers offer. */
 export const DEFAULT_PROFILE_LEVEL_ID = "42e01f";
 
-/** Reads the first video m-section of an SDP offer; anything that is not one is a BadRequestError. */
-export function parseVideoOffer(sdp: string): VideoOffer {
-  const lines = sdp.split(/\r?\n/);
-  if (lines[0]?.trim() !== "v=0") throw new BadRequestError("body is not an SDP offer (no v=0 line)");
-  const start = lines.findIndex((l) => l.startsWith("m=video "));
-  if (start < 0) throw new BadRequestError("SDP offer has no video m-line");
-  const end = lines.findIndex((l, i) => i > start && l.startsWith("m="));
-  const section = lines.slice(start, end < 0 ? undefined : end);
+/** The payload types an m-section lists, with their fmtp. */
+function sectionCodecs(section: string[]): OfferedCodec[] {
   const fmtps = new Map<number, string>();
   for (const line of section) {
     const m = line.match(/^a=fmtp:(\d+) (.*)$/);
@@ -65,11 +64,34 @@ export function parseVideoOffer(sdp: string): VideoOffer {
       codecs.push({ payloadType, name: m[2], clockRate: Number(m[3]), fmtp: fmtps.get(payloadType) ?? "" });
     }
   }
+  return codecs;
+}
+
+/** Reads an SDP offer's m-lines; anything that is not an offer with a video m-line is a BadRequestError. */
+export function parseVideoOffer(sdp: string): VideoOffer {
+  const lines = sdp.split(/\r?\n/);
+  if (lines[0]?.trim() !== "v=0") throw new BadRequestError("body is not an SDP offer (no v=0 line)");
+  const starts = lines.flatMap((l, i) => l.startsWith("m=") ? [i] : []);
+  const sections = starts.map((start, n) => lines.slice(start, starts[n + 1]));
+  const kinds = sections.map((section) => section[0].slice(2).split(" ")[0]);
+  const video = sections[kinds.indexOf("video")];
+  if (!video) throw new BadRequestError("SDP offer has no video m-line");
+  const audio = sections[kinds.indexOf("audio")];
   // The video section's a=setup, else the session-level one (which werift also reads as the default).
   const setupOf = (l: string) => l.match(/^a=setup:(\S+)/)?.[1];
-  const setup = section.map(setupOf).find((v) => v !== undefined) ??
-    lines.slice(0, lines.findIndex((l) => l.startsWith("m="))).map(setupOf).find((v) => v !== undefined);
-  return { codecs, dtlsRole: answerDtlsRole(setup) };
+  const setup = video.map(setupOf).find((v) => v !== undefined) ??
+    lines.slice(0, starts[0]).map(setupOf).find((v) => v !== undefined);
+  return {
+    codecs: sectionCodecs(video),
+    audio: audio && sectionCodecs(audio),
+    kinds,
+    dtlsRole: answerDtlsRole(setup),
+  };
+}
+
+/** The offered Opus payload type, if any (what WHIP publishers and browsers send as audio). */
+export function chooseOpus(offered: OfferedCodec[] | undefined): OfferedCodec | undefined {
+  return offered?.find((c) => c.name.toLowerCase() === "opus" && c.clockRate === 48000);
 }
 
 /** One fmtp parameter's value, case-insensitive on the name. */
@@ -137,4 +159,51 @@ export function chooseCodec(
 export function withProfileLevelId(answerSdp: string, payloadType: number, profileLevelId: string): string {
   const fmtp = new RegExp(`^(a=fmtp:${payloadType} .*profile-level-id=)[0-9a-fA-F]{6}`, "m");
   return answerSdp.replace(fmtp, `$1${profileLevelId}`);
+}
+
+/** A publisher's offer as a WHIP path takes it: the video payload type and, if any, the Opus one. */
+export interface IngestChoice {
+  codec: Codec;
+  video: OfferedCodec;
+  audio: OfferedCodec | undefined;
+}
+
+/**
+ * What a WHIP path receives from a publisher's offer (WHIP §4.4): one video m-line of H.264
+ * (packetization-mode=1, any profile: we only pass it on) or VP8, in the publisher's order of
+ * preference unless the path's codec is fixed, and at most one audio m-line, which must offer Opus.
+ * Anything else is refused as a whole with UnsupportedError (422), never half-accepted.
+ */
+export function chooseIngest(offer: VideoOffer, codec: Codec | undefined): IngestChoice {
+  const count = (kind: string) => offer.kinds.filter((k) => k === kind).length;
+  const other = offer.kinds.find((k) => k !== "video" && k !== "audio");
+  if (other) throw new UnsupportedError(`a WHIP session carries audio and video only, not ${other}`);
+  if (count("video") > 1 || count("audio") > 1) {
+    throw new UnsupportedError("a WHIP session carries at most one video and one audio m-line");
+  }
+  const fits = (c: OfferedCodec) =>
+    c.clockRate === 90000 &&
+    (c.name.toUpperCase() === "VP8" ||
+      (c.name.toUpperCase() === "H264" && fmtpParam(c.fmtp, "packetization-mode") === "1"));
+  const video = offer.codecs.find((c) => fits(c) && (codec === undefined || c.name.toLowerCase() === codec));
+  if (!video) {
+    const wanted = codec === undefined ? "H264 (packetization-mode=1) or VP8" : codec.toUpperCase();
+    throw new UnsupportedError(`the offer has no ${wanted} payload type this path can take`);
+  }
+  const audio = chooseOpus(offer.audio);
+  if (offer.audio && !audio) throw new UnsupportedError("the offer's audio m-line has no Opus payload type");
+  return { codec: video.name.toLowerCase() === "vp8" ? "vp8" : "h264", video, audio };
+}
+
+/**
+ * The offer with each `a=bundle-only` m-line's port 0 made 9. A max-bundle offerer (GStreamer's
+ * webrtcbin, whipsink) marks every m-line after the first bundle-only with port 0 (RFC 8843 §7.2.1),
+ * which means "in the BUNDLE group", not "rejected"; werift 0.25.2 reads it as a separate transport that
+ * never gets ICE credentials, and the peer connection fails as soon as it connects.
+ */
+export function withBundleOnlyPorts(sdp: string): string {
+  const sections = sdp.split(/(?=^m=)/m);
+  return sections.map((section) =>
+    /^a=bundle-only\r?$/m.test(section) ? section.replace(/^(m=\S+ )0 /, "$19 ") : section
+  ).join("");
 }

@@ -61,3 +61,18 @@ export class ViewerSequence {
     return sequenceNumber;
   }
 }
+
+/**
+ * Sends every access unit a reader hands out through `rtp` (a viewer's or a push target's numbering),
+ * packetized once per stream by `packetizer`; resolves when the reader is closed.
+ */
+export async function sendAccessUnits(
+  reader: AsyncIterable<AccessUnit>,
+  packetizer: StreamPacketizer,
+  rtp: { send(shared: SharedPayload, timestamp: number): void },
+): Promise<void> {
+  for await (const au of reader) {
+    const timestamp = rtpTimestamp(au.pts90k);
+    for (const shared of packetizer.payloads(au)) rtp.send(shared, timestamp);
+  }
+}

@@ -311,3 +311,60 @@ encoder = "x264"
     await service.stop();
   }
 }
+
+/**
+ * One 720p30 WHIP publisher (its own process, x264 ~4 Mbit/s) ingested by a WHIP path and fanned out
+ * to `viewers` werift WHEP viewers: the service's CPU and RSS, and the delay an access unit spends
+ * inside edgecam, from its last RTP packet in (the publisher session's receive time) to its last packet
+ * sent to the last viewer.
+ */
+export async function whipBench(counts: number[]): Promise<string[]> {
+  const config = parseConfig(`
+[server]
+listen = "127.0.0.1"
+port = 0
+[limits]
+max_memory_usage_mb = 8192
+[[paths]]
+name = "bench"
+`);
+  setLogLevel("warn");
+  const service = await startService(config);
+  const stream = service.streams.get("bench")!;
+  const base = `http://127.0.0.1:${service.addr.port}`;
+  const publisher = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--config",
+      new URL("../../deno.json", import.meta.url).pathname,
+      "--allow-all",
+      new URL("whip_publisher.ts", import.meta.url).pathname,
+      `${base}/whip/bench`,
+    ],
+    stdin: "piped",
+    stdout: "piped",
+  }).spawn();
+  const stdin = publisher.stdin.getWriter();
+  let probe: SendProbe | null = null;
+  try {
+    const out = publisher.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(lines());
+    for await (const line of out) if (line === "publishing") break;
+    await running(stream);
+    probe = new SendProbe(stream);
+    const rows = await measurePath(`${base}/whep/bench`, counts, probe);
+    return [
+      `WHIP ingest, one werift publisher in another process (1280x720@30 x264 ~4 Mbit/s), fanned out to ` +
+      `werift WHEP viewers in a third; per N: ${WARM_UP_MS / 1000} s warm-up, ${
+        WINDOW_MS / 1000
+      } s window. ` +
+      `CPU and RSS are the service process's (depacketize + fan-out); lag is the access unit's last RTP ` +
+      `packet in → its last packet sent to the last viewer:`,
+      ...describe("edgecam WHIP → WHEP", rows),
+    ];
+  } finally {
+    probe?.close();
+    await stdin.close().catch(() => {});
+    await publisher.status;
+    await service.stop();
+  }
+}

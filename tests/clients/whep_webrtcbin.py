@@ -24,6 +24,46 @@ CAPS = {
 }
 
 
+def offer_over_http(webrtc, url, state, loop):
+    """WHEP/WHIP signaling for a webrtcbin: on negotiation-needed, offer; once gathering is complete,
+    POST the offer (with every candidate) to `url` and apply the 201's answer. `state["session"]` gets
+    the session URL (for DELETE); a failure ends the loop with `state["error"]`. Extra request headers
+    (a Bearer token) may be given as `state["headers"]`."""
+
+    def post_offer():
+        offer = webrtc.get_property("local-description").sdp.as_text()
+        headers = {"Content-Type": "application/sdp", **state.get("headers", {})}
+        request = urllib.request.Request(url, data=offer.encode(), method="POST", headers=headers)
+        with urllib.request.urlopen(request) as res:
+            if res.status != 201:
+                raise RuntimeError(f"POST answered {res.status}")
+            state["session"] = urllib.parse.urljoin(url, res.headers["Location"])
+            answer_text = res.read().decode()
+        _, sdp = GstSdp.SDPMessage.new_from_text(answer_text)
+        answer = GstWebRTC.WebRTCSessionDescription.new(GstWebRTC.WebRTCSDPType.ANSWER, sdp)
+        webrtc.emit("set-remote-description", answer, None)
+
+    def on_gathering(_webrtc, _pspec):
+        if webrtc.get_property("ice-gathering-state") == GstWebRTC.WebRTCICEGatheringState.COMPLETE:
+            try:
+                post_offer()
+            except Exception as err:  # a failed POST ends the run with its reason
+                state["error"] = str(err)
+                loop.quit()
+
+    def on_offer_created(promise, _data):
+        # Keep the reply in a variable before reading from it (a GStreamer 1.22 pitfall).
+        reply = promise.get_reply()
+        offer = reply.get_value("offer")
+        webrtc.emit("set-local-description", offer, None)
+
+    def on_negotiation_needed(_webrtc):
+        webrtc.emit("create-offer", None, Gst.Promise.new_with_change_func(on_offer_created, None))
+
+    webrtc.connect("on-negotiation-needed", on_negotiation_needed)
+    webrtc.connect("notify::ice-gathering-state", on_gathering)
+
+
 def main() -> int:
     url, codec, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
     Gst.init(None)
@@ -59,39 +99,8 @@ def main() -> int:
         decodebin.sync_state_with_parent()
         pad.link(decodebin.get_static_pad("sink"))
 
-    def post_offer():
-        offer = webrtc.get_property("local-description").sdp.as_text()
-        request = urllib.request.Request(url, data=offer.encode(), method="POST",
-                                         headers={"Content-Type": "application/sdp"})
-        with urllib.request.urlopen(request) as res:
-            if res.status != 201:
-                raise RuntimeError(f"POST answered {res.status}")
-            state["session"] = urllib.parse.urljoin(url, res.headers["Location"])
-            answer_text = res.read().decode()
-        _, sdp = GstSdp.SDPMessage.new_from_text(answer_text)
-        answer = GstWebRTC.WebRTCSessionDescription.new(GstWebRTC.WebRTCSDPType.ANSWER, sdp)
-        webrtc.emit("set-remote-description", answer, None)
-
-    def on_gathering(_webrtc, _pspec):
-        if webrtc.get_property("ice-gathering-state") == GstWebRTC.WebRTCICEGatheringState.COMPLETE:
-            try:
-                post_offer()
-            except Exception as err:  # a failed POST ends the run with its reason
-                state["error"] = str(err)
-                loop.quit()
-
-    def on_offer_created(promise, _data):
-        # Keep the reply in a variable before reading from it (a GStreamer 1.22 pitfall).
-        reply = promise.get_reply()
-        offer = reply.get_value("offer")
-        webrtc.emit("set-local-description", offer, None)
-
-    def on_negotiation_needed(_webrtc):
-        webrtc.emit("create-offer", None, Gst.Promise.new_with_change_func(on_offer_created, None))
-
-    webrtc.connect("on-negotiation-needed", on_negotiation_needed)
+    offer_over_http(webrtc, url, state, loop)
     webrtc.connect("pad-added", on_incoming_pad)
-    webrtc.connect("notify::ice-gathering-state", on_gathering)
     webrtc.emit("add-transceiver", GstWebRTC.WebRTCRTPTransceiverDirection.RECVONLY,
                 Gst.Caps.from_string(CAPS[codec]))
 

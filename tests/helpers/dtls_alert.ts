@@ -1,6 +1,6 @@
 import { Buffer } from "node:buffer";
 import type { RTCDtlsTransport } from "werift";
-import type { WhepViewer } from "./whep_client.ts";
+import type { ClientPeer } from "./client_peer.ts";
 
 /** DTLS record content type of an alert, and DTLS 1.2's version bytes. */
 const ALERT = 21;
@@ -35,7 +35,7 @@ function record(type: number, epoch: number, sequenceNumber: number, fragment: B
  * closes, sealed like any record after the handshake. Resolves once the datagram has left.
  */
 export async function sendAlert(
-  viewer: WhepViewer,
+  viewer: ClientPeer,
   level: number,
   description: number,
   form: AlertForm = "sealed",

@@ -58,10 +58,20 @@ export function spawnEdgecam(args: string[]): SpawnedEdgecam {
   return { child, stdout, log: () => stderr, logClosed };
 }
 
-/** Starts edgecam on a config (path or TOML text) listening on an ephemeral loopback port. */
-export async function startEdgecam(config: { path?: string; toml?: string }): Promise<RunningEdgecam> {
+/**
+ * Starts edgecam on a config (path or TOML text) listening on a loopback port: `port`, or an ephemeral
+ * one by default.
+ */
+export async function startEdgecam(
+  config: { path?: string; toml?: string; port?: number },
+): Promise<RunningEdgecam> {
   const path = config.path ?? await writeConfig(config.toml!);
-  const { child, stdout, log } = spawnEdgecam(["--config", path, "--listen", "127.0.0.1:0"]);
+  const { child, stdout, log } = spawnEdgecam([
+    "--config",
+    path,
+    "--listen",
+    `127.0.0.1:${config.port ?? 0}`,
+  ]);
   let out = "";
   const deadline = Date.now() + 20_000;
   while (!VIEWER_LINE.test(out)) {

@@ -1,6 +1,5 @@
-import { IceCandidate, type PeerConfig, RTCIceParameters, RTCPeerConnection, useH264, useVP8 } from "werift";
-import { handleClientHandshakesOnce } from "../../lib/webrtc/dtls_server.ts";
-import { receiveAcrossRollovers } from "../../lib/webrtc/srtp_rollover.ts";
+import { type PeerConfig, RTCPeerConnection, type RTCRtpTransceiver, useH264, useOPUS, useVP8 } from "werift";
+import { ClientPeer } from "./client_peer.ts";
 
 /** One received frame: its RTP timestamp and arrival time. */
 export interface ReceivedFrame {
@@ -8,116 +7,57 @@ export interface ReceivedFrame {
   receivedMs: number;
 }
 
-/** A werift viewer in the test process: offers recvonly video and counts frames by the marker bit. */
-export class WhepViewer {
-  readonly pc: RTCPeerConnection;
+/**
+ * A werift viewer in the test process: offers recvonly video (and, if asked, Opus audio), counts frames
+ * by the marker bit and audio packets.
+ */
+export class WhepViewer extends ClientPeer {
   /** Frames completed (RTP marker bit), in arrival order. */
   readonly frames: ReceivedFrame[] = [];
   /** Payload of the first RTP packet received, to check what the first frame starts with. */
   firstPayload: Uint8Array | undefined;
   /** The negotiated codec's MIME type, once the track arrived. */
   mimeType: string | undefined;
+  /** Audio RTP packets received (with `audio: true`). */
+  audioPackets = 0;
+  /** The video track's SSRC, once its first packet arrived (for PLIs). */
+  videoSsrc: number | undefined;
+  readonly #video: RTCRtpTransceiver;
 
   /** `ice` adds to the loopback-only ICE setup, e.g. a TURN server and a relay-only policy. */
-  constructor(ice: Partial<PeerConfig> = {}) {
-    this.pc = new RTCPeerConnection({
-      codecs: { video: [useH264(), useVP8()] },
-      iceAdditionalHostAddresses: ["127.0.0.1"],
-      iceUseIpv6: false,
-      ...ice,
-    });
+  constructor(options: { audio?: boolean; ice?: Partial<PeerConfig> } = {}) {
+    super(
+      new RTCPeerConnection({
+        codecs: { video: [useH264(), useVP8()], ...(options.audio ? { audio: [useOPUS()] } : {}) },
+        iceAdditionalHostAddresses: ["127.0.0.1"],
+        iceUseIpv6: false,
+        ...options.ice,
+      }),
+    );
     const transceiver = this.pc.addTransceiver("video", { direction: "recvonly" });
     transceiver.onTrack.subscribe((track) => {
       track.onReceiveRtp.subscribe((rtp) => {
+        this.videoSsrc = rtp.header.ssrc;
         this.mimeType ??= track.codec?.mimeType;
         this.firstPayload ??= new Uint8Array(rtp.payload);
         if (rtp.header.marker) this.frames.push({ timestamp: rtp.header.timestamp, receivedMs: Date.now() });
       });
     });
-  }
-
-  /** The offer with every candidate in it (WHEP clients may trickle; this one does not need to). */
-  async offer(): Promise<string> {
-    await this.pc.setLocalDescription(await this.pc.createOffer());
-    if (this.pc.iceGatheringState !== "complete") {
-      await new Promise<void>((resolve) =>
-        this.pc.iceGatheringStateChange.subscribe((state) => state === "complete" && resolve())
-      );
+    this.#video = transceiver;
+    if (options.audio) {
+      const audio = this.pc.addTransceiver("audio", { direction: "recvonly" });
+      audio.onTrack.subscribe((track) => track.onReceiveRtp.subscribe(() => this.audioPackets++));
     }
-    return this.pc.localDescription!.sdp;
   }
 
-  /**
-   * The offer split as a trickling client sends it (seed 000's browser page): the SDP without its
-   * candidates, and each candidate line as the browser's RTCIceCandidate.candidate gives it.
-   */
-  async trickledOffer(): Promise<{ sdp: string; candidates: string[] }> {
-    const lines = (await this.offer()).split("\r\n");
-    return {
-      sdp: lines.filter((l) => !l.startsWith("a=candidate:") && l !== "a=end-of-candidates").join("\r\n"),
-      candidates: lines.filter((l) => l.startsWith("a=candidate:")).map((l) => l.slice(2)),
-    };
-  }
-
-  /** Applies the server's answer. */
-  async answer(sdp: string): Promise<void> {
-    // This viewer is the DTLS server and an SRTP receiver: see dtls_server.ts and srtp_rollover.ts.
-    for (const transport of this.pc.dtlsTransports) {
-      handleClientHandshakesOnce(transport);
-      receiveAcrossRollovers(transport);
-    }
-    await this.pc.setRemoteDescription({ type: "answer", sdp });
-  }
-
-  /**
-   * Restarts this viewer's ICE as a WHEP client does (WHIP §4.3.2): new credentials and freshly gathered
-   * candidates, as the sdpfrag to PATCH. The DTLS association is kept.
-   */
-  async iceRestartFragment(): Promise<string> {
-    const ice = this.pc.iceTransports[0];
-    ice.restart();
-    await ice.gather();
-    const { usernameFragment, password } = ice.localParameters;
-    return [
-      "a=ice-options:trickle",
-      "m=video 9 UDP/TLS/RTP/SAVPF 96",
-      "a=mid:0",
-      `a=ice-ufrag:${usernameFragment}`,
-      `a=ice-pwd:${password}`,
-      ...ice.localCandidates.map((c) => `a=candidate:${c.toJSON().candidate}`),
-      "a=end-of-candidates",
-      "",
-    ].join("\r\n");
-  }
-
-  /** Applies the server's sdpfrag answering an ICE restart and runs the new checks (resolves when connected). */
-  async applyIceRestart(fragment: string): Promise<void> {
-    const ice = this.pc.iceTransports[0];
-    const value = (name: string) => fragment.match(new RegExp(`^a=${name}:(.+?)\r?$`, "m"))?.[1];
-    ice.setRemoteParams(
-      new RTCIceParameters({
-        usernameFragment: value("ice-ufrag"),
-        password: value("ice-pwd"),
-        iceLite: false,
-      }),
-    );
-    for (const line of fragment.split(/\r?\n/)) {
-      if (line.startsWith("a=candidate:")) {
-        await ice.addRemoteCandidate(IceCandidate.fromJSON({ candidate: line.slice(2) }));
-      }
-    }
-    if (/^a=end-of-candidates\r?$/m.test(fragment)) await ice.addRemoteCandidate(undefined);
-    await ice.start();
+  /** Sends the server a picture loss indication for the video track. */
+  async sendPli(): Promise<void> {
+    await this.#video.receiver.sendRtcpPLI(this.videoSsrc!);
   }
 
   /** Frames that arrived since `ms`. */
   since(ms: number): ReceivedFrame[] {
     return this.frames.filter((f) => f.receivedMs >= ms);
-  }
-
-  /** Closes the peer connection. */
-  async close(): Promise<void> {
-    await this.pc.close();
   }
 }
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { startEdgecam, waitFor } from "../helpers/edgecam.ts";
 import { SignalChannel, WhepViewer } from "../helpers/whep_client.ts";
+import { WhipPublisher } from "../helpers/whip_client.ts";
 import { WsPlayer } from "../helpers/ws_player.ts";
 
 // One token per kind, a camera's own token, and one nobody configured.
@@ -10,7 +11,10 @@ const READ = "read-0123456789abcdef";
 const CHANGE = "change-0123456789abcdef";
 const FRONT = "front-only-0123456789abcdef";
 const WRONG = "wrong-0123456789abcdef";
-const ALL_TOKENS = [PUBLISH, VIEW, READ, CHANGE, FRONT, WRONG];
+const OBS = "obs-only-0123456789abcdef";
+const ALL_TOKENS = [PUBLISH, VIEW, READ, CHANGE, FRONT, WRONG, OBS];
+
+const FRAG = { "Content-Type": "application/trickle-ice-sdpfrag", "If-Match": "*" };
 
 /** The one refusal: same status, header and body whatever was wrong. */
 const REFUSAL_BODY = "a valid bearer token is required\n";
@@ -82,6 +86,10 @@ view_tokens = ["${FRONT}"]
 name = "side"
 width = 320
 height = 240
+
+[[paths]]
+name = "obs"
+publish_tokens = ["${OBS}"]
 `,
   });
   const base = edgecam.url;
@@ -153,19 +161,53 @@ height = 240
       assert.equal(res.status, 404, "a change token gets past the check to the router");
     });
 
-    await t.step("publish (WHIP paths, routes to come): only a publish token passes the check", async () => {
-      for (const path of ["/whip/obs", "/obs/whip"]) {
-        for (const [what, headers, query] of wrongTokens(VIEW, CHANGE)) {
-          await assertRefused(
-            await fetch(withQuery(`${base}${path}`, query), { method: "POST", headers }),
-            `${path}: ${what}`,
-          );
+    await t.step(
+      "WHIP: 401 for every wrong token on the endpoints and the session; publish tokens get 201, 204, 200",
+      async () => {
+        for (const path of ["/whip/obs", "/obs/whip", "/whip/other"]) {
+          for (const [what, headers, query] of wrongTokens(VIEW, CHANGE, READ)) {
+            await assertRefused(
+              await fetch(withQuery(`${base}${path}`, query), { method: "POST", headers }),
+              `POST ${path}: ${what}`,
+            );
+          }
         }
-        const res = await fetch(`${base}${path}`, { method: "POST", headers: bearer(PUBLISH) });
-        await res.body?.cancel();
-        assert.equal(res.status, 404, `${path}: a publish token gets past the check to the router`);
-      }
-    });
+        // The path's own token opens that path only.
+        await assertRefused(
+          await fetch(`${base}/whip/other`, { method: "POST", headers: bearer(OBS) }),
+          "POST /whip/other: obs's own token",
+        );
+        for (const [token, path] of [[PUBLISH, "/whip/obs"], [OBS, "/obs/whip"], [PUBLISH, "/whip/other"]]) {
+          const publisher = new WhipPublisher("h264");
+          try {
+            const { res, answer, session } = await publisher.publish(`${base}${path}`, token);
+            assert.equal(res.status, 201, `${path}: ${answer}`);
+            const fragment = {
+              method: "PATCH",
+              body: "a=candidate:1 1 udp 2130706431 127.0.0.1 9 typ host\r\n",
+            };
+            for (const [what, headers, query] of wrongTokens(VIEW, CHANGE)) {
+              const patch = { ...fragment, headers: { ...headers, ...FRAG } };
+              await assertRefused(await fetch(withQuery(session, query), patch), `PATCH ${path}: ${what}`);
+              await assertRefused(
+                await fetch(withQuery(session, query), { method: "DELETE", headers }),
+                `DELETE ${path}: ${what}`,
+              );
+              await assertRefused(
+                await fetch(withQuery(session, query), { headers }),
+                `GET ${path}: ${what}`,
+              );
+            }
+            const patched = await fetch(session, { ...fragment, headers: { ...bearer(token), ...FRAG } });
+            assert.equal(patched.status, 204, `PATCH ${path}: ${await patched.text()}`);
+            const deleted = await fetch(session, { method: "DELETE", headers: bearer(token) });
+            assert.equal(deleted.status, 200, `DELETE ${path}: ${await deleted.text()}`);
+          } finally {
+            await publisher.close();
+          }
+        }
+      },
+    );
 
     await t.step(
       "WHEP: 401 with CORS for every wrong token on POST and the session; the view token gets 201, frames, 204/200",
@@ -352,7 +394,10 @@ height = 240
       const log = edgecam.log();
       assert.match(log, /\[auth\] 401 GET \/status \(api_read\): no token/);
       assert.match(log, /\[auth\] 401 GET \/status \(api_read\): token not accepted/);
-      assert.match(log, /Bearer tokens: publish 1 token\(s\), view 1 token\(s\) \(own tokens: front\)/);
+      assert.match(
+        log,
+        /Bearer tokens: publish 1 token\(s\) \(own tokens: obs\), view 1 token\(s\) \(own tokens: front\)/,
+      );
       for (const token of ALL_TOKENS) assert.ok(!log.includes(token), `the log holds ${token}`);
     });
   } finally {
@@ -377,7 +422,7 @@ Deno.test("with no tokens configured everything stays open, and the start log sa
     }
     assert.match(
       edgecam.log(),
-      /WARN .*no \[auth\] tokens configured: viewing and the API are open to anyone/,
+      /WARN .*no \[auth\] tokens configured: publishing, viewing and the API are open to anyone/,
     );
   } finally {
     await edgecam.stop();

@@ -98,8 +98,10 @@ height = 240
   });
   // Relay only: every packet this viewer gets must have come through coturn.
   const viewer = new WhepViewer({
-    iceServers: [{ urls: `turn:127.0.0.1:${port}`, username: USER, credential: PASSWORD }],
-    iceTransportPolicy: "relay",
+    ice: {
+      iceServers: [{ urls: `turn:127.0.0.1:${port}`, username: USER, credential: PASSWORD }],
+      iceTransportPolicy: "relay",
+    },
   });
   try {
     await waitFor(

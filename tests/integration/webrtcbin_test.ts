@@ -4,6 +4,7 @@ import { getJson, startEdgecam, waitFor } from "../helpers/edgecam.ts";
 /** Debian's Python, which has the GStreamer bindings (a pyenv python3 first on PATH may not). */
 const PYTHON = "/usr/bin/python3";
 const CLIENT = new URL("../clients/whep_webrtcbin.py", import.meta.url).pathname;
+const PUBLISHER = new URL("../clients/whip_webrtcbin.py", import.meta.url).pathname;
 
 async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(PYTHON, { args, stdout: "piped", stderr: "piped" }).output();
@@ -11,7 +12,8 @@ async function run(args: string[]): Promise<{ code: number; stdout: string; stde
   return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
 }
 
-Deno.test("GStreamer's webrtcbin, an independent WHEP client, decodes H.264 and VP8", async () => {
+/** Fails with the install step when Python's GStreamer WebRTC bindings are missing. */
+async function requireWebrtcbin(): Promise<void> {
   const probe = await run([
     "-c",
     "import gi; gi.require_version('GstWebRTC', '1.0'); gi.require_version('GstSdp', '1.0')",
@@ -22,6 +24,10 @@ Deno.test("GStreamer's webrtcbin, an independent WHEP client, decodes H.264 and 
     0,
     `webrtcbin from Python is missing (${probe.stderr.trim()}): run scripts/bootstrap.sh --test`,
   );
+}
+
+Deno.test("GStreamer's webrtcbin, an independent WHEP client, decodes H.264 and VP8", async () => {
+  await requireWebrtcbin();
   const edgecam = await startEdgecam({ path: "config.toml" });
   try {
     await waitFor(
@@ -47,6 +53,57 @@ Deno.test("GStreamer's webrtcbin, an independent WHEP client, decodes H.264 and 
       return body.every((s) => s.readers === 0) ? true : undefined;
     });
   } finally {
+    await edgecam.stop();
+  }
+});
+
+Deno.test("GStreamer's webrtcbin publishes H.264 and VP8 with Opus over WHIP; a webrtcbin viewer decodes each", async () => {
+  await requireWebrtcbin();
+  const token = "publish-0123456789abcdef";
+  const edgecam = await startEdgecam({
+    toml:
+      `[auth]\npublish_tokens = ["${token}"]\n[[paths]]\nname = "gst264"\n[[paths]]\nname = "gstvp8"\ncodec = "vp8"\n`,
+  });
+  const publishers: Deno.ChildProcess[] = [];
+  try {
+    for (const [path, codec] of [["gst264", "h264"], ["gstvp8", "vp8"]]) {
+      publishers.push(
+        new Deno.Command(PYTHON, {
+          args: [PUBLISHER, `${edgecam.url}/whip/${path}`, codec, "12", token],
+          stdout: "piped",
+          stderr: "piped",
+        }).spawn(),
+      );
+    }
+    for (const path of ["gst264", "gstvp8"]) {
+      await waitFor(`${path} running`, async () => {
+        const { body } = await getJson<{ state: string }>(`${edgecam.url}/api/streams/${path}`);
+        return body.state === "running" || undefined;
+      }, 20_000);
+    }
+    const results = await Promise.all([
+      run([CLIENT, `${edgecam.url}/whep/gst264`, "h264", "4"]),
+      run([CLIENT, `${edgecam.url}/whep/gstvp8`, "vp8", "4"]),
+    ]);
+    for (const [name, result] of [["gst264", results[0]], ["gstvp8", results[1]]] as const) {
+      assert.equal(
+        result.code,
+        0,
+        `${name}: ${result.stderr.split("\n").filter((l) => !/CRITICAL|^$/.test(l)).join("\n")}`,
+      );
+      const [, frames, size] = result.stdout.match(/decoded (\d+) (\d+x\d+)/) ?? [];
+      assert.ok(Number(frames) >= 60, `${name}: decoded ${frames} frames in 4 s`);
+      assert.equal(size, "320x240", name);
+    }
+  } finally {
+    for (const child of publishers) {
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // Already exited.
+      }
+      await child.output();
+    }
     await edgecam.stop();
   }
 });

@@ -185,3 +185,23 @@ Deno.test("presentedToken: the Bearer header first, else ?token=", async (t) => 
     await t.step(name, () => assert.equal(presentedToken(header, new URLSearchParams(query)), expected));
   }
 });
+
+Deno.test("a WHIP path's own publish tokens open that path only, on top of [auth] publish_tokens", () => {
+  const P = "publish-0123456789abcdef";
+  const OWN = "obs-only-0123456789abcd";
+  const policy = new AccessPolicy({ ...NONE, publishTokens: [P] }, [
+    { name: "obs", viewTokens: [], publishTokens: [OWN] },
+  ]);
+  const decide = (stream: string, token: string | undefined) =>
+    policy.decide({ kind: "publish", stream }, token).allow;
+  assert.equal(decide("obs", OWN), true);
+  assert.equal(decide("obs", P), true);
+  assert.equal(decide("other", OWN), false);
+  assert.equal(decide("other", P), true);
+  assert.equal(decide("obs", undefined), false);
+  assert.deepEqual(policy.streamsWithOwnTokens("publish"), ["obs"]);
+  // A path's own tokens guard it even when [auth] publish_tokens is empty.
+  const own = new AccessPolicy(NONE, [{ name: "obs", viewTokens: [], publishTokens: [OWN] }]);
+  assert.equal(own.decide({ kind: "publish", stream: "obs" }, undefined).allow, false);
+  assert.equal(own.decide({ kind: "publish", stream: "other" }, undefined).allow, true);
+});

@@ -41,7 +41,9 @@ Deno.test("an empty file means every default and no cameras", () => {
     },
     auth: { publishTokens: [], viewTokens: [], apiReadTokens: [], apiChangeTokens: [] },
     shm: { enabled: true, prefix: "edgecam", slotCount: 64, slotSize: 1_048_576, mode: 0o640 },
+    ingest: { unconfiguredPaths: true, secondPublisher: "replace" },
     cameras: [],
+    paths: [],
   });
 });
 
@@ -64,6 +66,21 @@ Deno.test("a camera with only a name gets every camera default", () => {
     viewTokens: [],
     shm: true,
     shmName: "edgecam-front",
+    push: [],
+  }]);
+});
+
+Deno.test("a WHIP path with only a name gets every path default, second_publisher from [ingest]", () => {
+  const config = parseConfig(`[ingest]\nsecond_publisher = "refuse"\n[[paths]]\nname = "obs"`);
+  assert.deepEqual(config.paths, [{
+    name: "obs",
+    codec: "h264",
+    secondPublisher: "refuse",
+    publishTokens: [],
+    viewTokens: [],
+    push: [],
+    shm: true,
+    shmName: "edgecam-obs",
   }]);
 });
 
@@ -122,6 +139,22 @@ webrtc_port = 5557
 view_tokens = ["camera-0123456789abcdef"]
 shm = true
 shm_name = "video_stream"
+[[cameras.push]]
+url = "https://central.example.org/whip/pi1"
+token = "short:theirs"  # an upstream server's token follows its own rules
+[ingest]
+unconfigured_paths = false
+second_publisher = "refuse"
+[[paths]]
+name = "obs"
+codec = "vp8"
+second_publisher = "replace"
+publish_tokens = ["obs-publish-0123456789"]
+view_tokens = ["obs-view-0123456789ab"]
+shm = false
+shm_name = "obs_ring"
+[[paths.push]]
+url = "http://10.0.0.2:8080/obs/whip"
 `);
   assert.deepEqual(config, {
     server: { listen: "::", port: 0, logLevel: "debug", publicIp: "203.0.113.7" },
@@ -167,6 +200,18 @@ shm_name = "video_stream"
       viewTokens: ["camera-0123456789abcdef"],
       shm: true,
       shmName: "video_stream",
+      push: [{ url: "https://central.example.org/whip/pi1", token: "short:theirs" }],
+    }],
+    ingest: { unconfiguredPaths: false, secondPublisher: "refuse" },
+    paths: [{
+      name: "obs",
+      codec: "vp8",
+      secondPublisher: "replace",
+      publishTokens: ["obs-publish-0123456789"],
+      viewTokens: ["obs-view-0123456789ab"],
+      push: [{ url: "http://10.0.0.2:8080/obs/whip", token: "" }],
+      shm: false,
+      shmName: "obs_ring",
     }],
   });
 });
@@ -245,6 +290,28 @@ Deno.test("each bad value is one line: key path, value as JSON, reason", async (
       [`cameras[0].scaling_enabled: "yes" — must be true or false`],
     ],
     ["section as a value", `server = 5`, [`server: 5 — must be a table`]],
+    // WHIP paths and push targets
+    ["path without a name", `[[paths]]\ncodec = "vp8"`, [`paths[0].name: (missing) — required`]],
+    [
+      "path named like a camera",
+      `[[cameras]]\nname = "a"\n[[paths]]\nname = "a"`,
+      [`paths[0].name: "a" — duplicate stream name (also cameras[0])`],
+    ],
+    [
+      "unknown second_publisher",
+      `[ingest]\nsecond_publisher = "kick"`,
+      [`ingest.second_publisher: "kick" — must be one of: replace, refuse`],
+    ],
+    [
+      "push URL that is not http(s)",
+      `[[cameras]]\nname = "a"\n[[cameras.push]]\nurl = "ftp://x/whip"`,
+      [`cameras[0].push[0].url: "ftp://x/whip" — must be an http: or https: URL`],
+    ],
+    [
+      "push without a URL",
+      `[[paths]]\nname = "a"\n[[paths.push]]\ntoken = "x"`,
+      [`paths[0].push[0].url: (missing) — required`],
+    ],
     [
       "[cameras] instead of [[cameras]]",
       `[cameras]\nname = "a"`,
@@ -500,6 +567,13 @@ Deno.test("a ring name that would leave /dev/shm or collide with another ring is
       `[[cameras]]\nname = "a"\n[[cameras]]\nname = "b"\nshm_name = "edgecam-a"`,
       [
         `cameras[1].shm_name: "edgecam-a" — its ring /dev/shm/edgecam-a collides with cameras[0].name`,
+      ],
+    ],
+    [
+      "a WHIP path whose ring is a camera's",
+      `[[cameras]]\nname = "a"\nshm_name = "edgecam-obs"\n[[paths]]\nname = "obs"`,
+      [
+        `paths[0].name: "obs" — its ring /dev/shm/edgecam-obs collides with cameras[0].shm_name`,
       ],
     ],
     [

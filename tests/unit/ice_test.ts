@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { parseConfig, type WebrtcConfig } from "../../lib/config.ts";
-import { type HostInterface, type IceOptions, iceServerLinks, peerIceOptions } from "../../lib/webrtc/ice.ts";
+import {
+  type HostInterface,
+  type IceOptions,
+  iceServerLinks,
+  parseIceServerLinks,
+  peerIceOptions,
+} from "../../lib/webrtc/ice.ts";
 
 /** The `[webrtc]` section of a TOML snippet, validated as the service does. */
 function webrtc(toml: string): WebrtcConfig {
@@ -101,4 +107,18 @@ Deno.test("iceServerLinks: one Link value per URL, TURN ones with password crede
   for (const [name, toml, expected] of cases) {
     await t.step(name, () => assert.deepEqual(iceServerLinks(webrtc(toml).iceServers), expected));
   }
+});
+
+Deno.test("parseIceServerLinks reads back what iceServerLinks announces, and ignores other rels", () => {
+  const links = iceServerLinks([
+    { urls: ["stun:stun.example.org:3478"], username: "", credential: "" },
+    { urls: ["turn:turn.example.org:3478?transport=udp"], username: "edgecam", credential: "s3cret" },
+  ]);
+  const header = [...links, `<https://example.org/ext>; rel="urn:ietf:params:whip:ext:example"`].join(", ");
+  assert.deepEqual(parseIceServerLinks(header), [
+    { urls: "stun:stun.example.org:3478" },
+    { urls: "turn:turn.example.org:3478?transport=udp", username: "edgecam", credential: "s3cret" },
+  ]);
+  assert.deepEqual(parseIceServerLinks(null), []);
+  assert.deepEqual(parseIceServerLinks("garbage"), []);
 });

@@ -3,8 +3,10 @@ import { BadRequestError, UnsupportedError } from "../../lib/errors.ts";
 import {
   answerDtlsRole,
   chooseCodec,
+  chooseIngest,
   h264Profile,
   parseVideoOffer,
+  withBundleOnlyPorts,
   withProfileLevelId,
 } from "../../lib/webrtc/offer.ts";
 
@@ -134,4 +136,89 @@ Deno.test("withProfileLevelId puts the stream's real profile-level-id on the cho
       "a=fmtp:103 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42c028",
     ].join("\r\n"),
   );
+});
+
+/** What OBS 30 sends over WHIP: Opus audio first, then H.264 High with both packetization modes. */
+const OBS_OFFER = [
+  "v=0",
+  "o=rtc 1 0 IN IP4 127.0.0.1",
+  "s=-",
+  "t=0 0",
+  "a=group:BUNDLE 0 1",
+  "m=audio 9 UDP/TLS/RTP/SAVPF 111",
+  "a=mid:0",
+  "a=sendonly",
+  "a=rtpmap:111 opus/48000/2",
+  "a=fmtp:111 minptime=10;maxaveragebitrate=96000;stereo=1;sprop-stereo=1;useinbandfec=1",
+  "m=video 9 UDP/TLS/RTP/SAVPF 96 97",
+  "a=mid:1",
+  "a=sendonly",
+  "a=setup:actpass",
+  "a=rtpmap:96 H264/90000",
+  "a=fmtp:96 profile-level-id=640c1f;packetization-mode=0",
+  "a=rtpmap:97 H264/90000",
+  "a=fmtp:97 profile-level-id=640c1f;packetization-mode=1",
+  "",
+].join("\r\n");
+
+Deno.test("chooseIngest takes OBS's offer: H.264 of any profile with packetization-mode=1, and Opus", () => {
+  const offer = parseVideoOffer(OBS_OFFER);
+  assert.deepEqual(offer.kinds, ["audio", "video"]);
+  const choice = chooseIngest(offer, undefined);
+  assert.equal(choice.codec, "h264");
+  assert.equal(choice.video.payloadType, 97);
+  assert.equal(choice.audio?.payloadType, 111);
+  assert.equal(chooseIngest(offer, "h264").video.payloadType, 97);
+});
+
+Deno.test("chooseIngest follows the publisher's order unless the path's codec is fixed", () => {
+  const offer = parseVideoOffer(OFFER);
+  assert.equal(chooseIngest(offer, undefined).codec, "vp8");
+  assert.equal(chooseIngest(offer, "h264").video.payloadType, 103);
+  assert.equal(chooseIngest(offer, undefined).audio, undefined);
+});
+
+Deno.test("chooseIngest refuses a whole offer it cannot take in full (422)", async (t) => {
+  const video = OBS_OFFER.slice(OBS_OFFER.indexOf("m=video"));
+  const head = OBS_OFFER.slice(0, OBS_OFFER.indexOf("m=audio"));
+  const cases: [string, string, "h264" | "vp8" | undefined][] = [
+    ["two video m-lines", head + video + video, undefined],
+    [
+      "two audio m-lines",
+      OBS_OFFER.replace("m=video", "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nm=video"),
+      undefined,
+    ],
+    ["a data channel", OBS_OFFER + "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n", undefined],
+    ["audio without Opus", OBS_OFFER.replace("opus/48000/2", "PCMU/8000"), undefined],
+    [
+      "H.264 in packetization-mode 0 only",
+      OBS_OFFER.replace("640c1f;packetization-mode=1", "640c1f"),
+      undefined,
+    ],
+    ["VP8 asked, H.264 offered", OBS_OFFER, "vp8"],
+  ];
+  for (const [name, sdp, codec] of cases) {
+    await t.step(name, () => {
+      assert.throws(() => chooseIngest(parseVideoOffer(sdp), codec), UnsupportedError);
+    });
+  }
+});
+
+Deno.test("withBundleOnlyPorts: a bundle-only m-line's port 0 means 'in the group', so it becomes 9", () => {
+  const offer = [
+    "v=0",
+    "a=group:BUNDLE video0 audio1",
+    "m=video 9 UDP/TLS/RTP/SAVPF 102",
+    "a=mid:video0",
+    "m=audio 0 UDP/TLS/RTP/SAVPF 111",
+    "a=bundle-only",
+    "a=mid:audio1",
+    "m=audio 0 UDP/TLS/RTP/SAVPF 0",
+    "a=mid:rejected",
+    "",
+  ].join("\r\n");
+  const fixed = withBundleOnlyPorts(offer);
+  assert.match(fixed, /^m=audio 9 UDP\/TLS\/RTP\/SAVPF 111\r$/m);
+  assert.match(fixed, /^m=audio 0 UDP\/TLS\/RTP\/SAVPF 0\r$/m, "a rejected m-line stays rejected");
+  assert.equal(withBundleOnlyPorts(fixed), fixed);
 });

@@ -1,0 +1,255 @@
+/**
+ * WHIP push (RFC 9725 as a client): a stream published to another WHIP server (another edgecam,
+ * MediaMTX, Janus, a cloud service). The offer is POSTed without candidates; the 201's Link ICE
+ * servers are then used to gather, and the candidates are trickled in one PATCH (§4.3.1, §4.6);
+ * the session is DELETEd when it stops. Any failure (refused POST, ICE or DTLS failure, an upstream
+ * that goes silent) is retried with backoff for as long as the service runs.
+ */
+import { RTCPeerConnection, useH264, useVP8 } from "werift";
+import type { PushTarget, SupervisorConfig } from "../config.ts";
+import { logger } from "../log.ts";
+import { backoffDelay } from "../sources/supervisor.ts";
+import type { Stream } from "../stream.ts";
+import { type IceOptions, parseIceServerLinks } from "../webrtc/ice.ts";
+import { DEFAULT_PROFILE_LEVEL_ID } from "../webrtc/offer.ts";
+import { correctTransports, gatheringComplete } from "../webrtc/peer_session.ts";
+import { sendAccessUnits, StreamPacketizer } from "../webrtc/rtp.ts";
+import { emptyFeedbackCounts, ViewerRtp } from "../webrtc/viewer_rtp.ts";
+
+/** Where a push is in its life. */
+export type PushState = "waiting" | "connecting" | "connected" | "retrying" | "stopped";
+
+/** A push target as status shows it (never its token). */
+export interface PushStatus {
+  url: string;
+  state: PushState;
+  /** Retry attempt in progress (0 while connected or before the first failure). */
+  attempt: number;
+  /** Why the last session ended or could not start. */
+  last_error: string | null;
+  /** The upstream session URL while there is one. */
+  session: string | null;
+}
+
+/** An HTTP exchange with the upstream that does not answer within this is a failure. */
+const REQUEST_TIMEOUT_MS = 10_000;
+/** ICE and DTLS must be up this long after the answer. */
+const CONNECT_TIMEOUT_MS = 20_000;
+/** An upstream that sends no RTCP (receiver reports) for this long is gone (a restarted server). */
+const SILENCE_TIMEOUT_MS = 10_000;
+/** Longest stop() waits for the session to end. */
+const STOP_WAIT_MS = 3_000;
+/** A session that lasted this long resets the backoff. */
+const STABLE_MS = 5_000;
+
+/** Pushes one stream to one WHIP endpoint, and keeps doing so. */
+export class WhipPush {
+  readonly #log;
+  #status: PushStatus;
+  #stopping = false;
+  #wake: (() => void) | undefined;
+  #end: ((why: string) => void) | undefined;
+  #loop: Promise<void> | undefined;
+  readonly #packetizer: StreamPacketizer;
+
+  constructor(
+    private readonly stream: Stream,
+    private readonly target: PushTarget,
+    private readonly iceOptions: () => IceOptions,
+    private readonly backoff: SupervisorConfig,
+  ) {
+    this.#log = logger(`push ${stream.name}`);
+    this.#status = { url: target.url, state: "waiting", attempt: 0, last_error: null, session: null };
+    this.#packetizer = new StreamPacketizer(stream.codec);
+  }
+
+  /** The push's state, for status. */
+  get status(): PushStatus {
+    return { ...this.#status };
+  }
+
+  /** Starts pushing (once the stream runs) and retrying; returns at once. */
+  start(): void {
+    this.#loop = this.#run();
+  }
+
+  /**
+   * Ends the current session (DELETE upstream) and the retries. A session still being set up ends at
+   * its next step; shutdown does not wait for that beyond STOP_WAIT_MS.
+   */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    this.#wake?.();
+    this.#end?.("stopped");
+    await Promise.race([this.#loop, new Promise((r) => setTimeout(r, STOP_WAIT_MS))]);
+    this.#status = { ...this.#status, state: "stopped" };
+  }
+
+  async #run(): Promise<void> {
+    let attempt = 0;
+    while (!this.#stopping) {
+      if (this.stream.source.state !== "running") {
+        this.#status = { ...this.#status, state: "waiting" };
+        await this.#sleep(500);
+        continue;
+      }
+      this.#status = { ...this.#status, state: "connecting", attempt };
+      const started = performance.now();
+      let why: string;
+      try {
+        why = await this.#session();
+      } catch (err) {
+        why = (err as Error).message;
+      }
+      if (this.#stopping) return;
+      attempt = performance.now() - started >= STABLE_MS ? 1 : attempt + 1;
+      const delay = backoffDelay(attempt, this.backoff.restartDelayMs, this.backoff.restartDelayMaxMs);
+      this.#status = { ...this.#status, state: "retrying", attempt, last_error: why, session: null };
+      this.#log.warn(`${this.target.url}: ${why}; retry ${attempt} in ${delay} ms`);
+      await this.#sleep(delay);
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  /** One upstream session, from POST to its end; resolves with why it ended. */
+  async #session(): Promise<string> {
+    const ice = this.iceOptions();
+    const pc = new RTCPeerConnection({ codecs: { video: [this.#codec()] }, ...ice });
+    let location: string | undefined;
+    try {
+      const { sender } = pc.addTransceiver("video", { direction: "sendonly" });
+      const offer = await pc.createOffer();
+      const res = await this.#fetch(this.target.url, {
+        method: "POST",
+        headers: { "Content-Type": "application/sdp" },
+        body: offer.sdp,
+      });
+      const body = await res.text();
+      if (res.status !== 201) throw new Error(`POST answered ${res.status} ${body.split("\n")[0]}`);
+      const etag = res.headers.get("etag") ?? "*";
+      location = new URL(res.headers.get("location") ?? "", this.target.url).href;
+      this.#status = { ...this.#status, session: location };
+      // §4.6: the server's ICE servers, used for this session's gathering, which starts only now.
+      const servers = parseIceServerLinks(res.headers.get("link"));
+      if (servers.length > 0) pc.setConfiguration({ iceServers: servers });
+      correctTransports(pc);
+      await pc.setLocalDescription(offer);
+      await pc.setRemoteDescription({ type: "answer", sdp: body });
+      await gatheringComplete(pc);
+      await this.#trickle(location, etag, pc.localDescription!.sdp);
+      const ended = this.#watch(pc, sender);
+      await ended.connected;
+      this.#status = { ...this.#status, state: "connected", attempt: 0, last_error: null };
+      this.#log.info(`${this.target.url}: connected (${location})`);
+      const reader = this.stream.subscribe();
+      const rtp = new ViewerRtp(sender, pc.cname, emptyFeedbackCounts());
+      const sending = sendAccessUnits(reader, this.#packetizer, rtp);
+      const why = await ended.why;
+      reader.close();
+      rtp.close();
+      await sending;
+      return why;
+    } finally {
+      this.#end = undefined;
+      if (location) await this.#delete(location);
+      await pc.close().catch(() => {});
+    }
+  }
+
+  /** H.264 at the stream's profile (what the upstream will be told it gets), or VP8. */
+  #codec() {
+    if (this.stream.codec === "vp8") return useVP8();
+    const profile = this.stream.format?.profileLevelId ?? DEFAULT_PROFILE_LEVEL_ID;
+    return useH264({
+      parameters: `level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=${profile}`,
+    });
+  }
+
+  /** PATCHes every local candidate and end-of-candidates (RFC 8840) to the session. */
+  async #trickle(location: string, etag: string, localSdp: string): Promise<void> {
+    const line = (name: string) => localSdp.match(new RegExp(`^a=${name}:.*$`, "m"))?.[0].trim();
+    const candidates = localSdp.split(/\r?\n/).filter((l) => l.startsWith("a=candidate:"));
+    const fragment = [
+      line("ice-ufrag"),
+      line("ice-pwd"),
+      localSdp.match(/^m=video .*$/m)?.[0].trim(),
+      line("mid"),
+      ...candidates,
+      "a=end-of-candidates",
+      "",
+    ].filter((l) => l !== undefined).join("\r\n");
+    const res = await this.#fetch(location, {
+      method: "PATCH",
+      headers: { "Content-Type": "application/trickle-ice-sdpfrag", "If-Match": etag },
+      body: fragment,
+    });
+    const body = await res.text();
+    if (res.status !== 204 && res.status !== 200) {
+      throw new Error(`PATCH answered ${res.status} ${body.split("\n")[0]}`);
+    }
+  }
+
+  /**
+   * Resolves `connected` once ICE and DTLS are up, and `why` when the session ends: failed or closed,
+   * an upstream silent for SILENCE_TIMEOUT_MS, or stop(). A PLI from upstream asks the source for a keyframe.
+   */
+  #watch(pc: RTCPeerConnection, sender: ReturnType<RTCPeerConnection["addTransceiver"]>["sender"]) {
+    const connected = Promise.withResolvers<void>();
+    const ended = Promise.withResolvers<string>();
+    let lastHeard = performance.now();
+    const finish = (why: string) => {
+      clearInterval(watchdog);
+      clearTimeout(deadline);
+      connected.reject(new Error(why));
+      ended.resolve(why);
+    };
+    this.#end = finish;
+    const deadline = setTimeout(
+      () => finish(`not connected after ${CONNECT_TIMEOUT_MS} ms`),
+      CONNECT_TIMEOUT_MS,
+    );
+    const watchdog = setInterval(() => {
+      if (performance.now() - lastHeard > SILENCE_TIMEOUT_MS) {
+        finish(`no RTCP from upstream for ${SILENCE_TIMEOUT_MS} ms`);
+      }
+    }, 1000);
+    sender.onRtcp.subscribe(() => (lastHeard = performance.now()));
+    sender.onPictureLossIndication.subscribe(() => this.stream.requestKeyframe());
+    pc.connectionStateChange.subscribe((state) => {
+      if (state === "connected") {
+        clearTimeout(deadline);
+        lastHeard = performance.now();
+        connected.resolve();
+      } else if (state === "failed" || state === "closed") {
+        finish(`ICE/DTLS ${state}`);
+      }
+    });
+    connected.promise.catch(() => {});
+    return { connected: connected.promise, why: ended.promise };
+  }
+
+  /** DELETE on the session; a failure is only logged (the upstream frees it when ICE ends anyway). */
+  async #delete(location: string): Promise<void> {
+    try {
+      const res = await this.#fetch(location, { method: "DELETE" });
+      await res.body?.cancel();
+    } catch (err) {
+      this.#log.debug(`DELETE ${location}: ${(err as Error).message}`);
+    }
+  }
+
+  #fetch(url: string, init: RequestInit): Promise<Response> {
+    const headers = new Headers(init.headers);
+    if (this.target.token) headers.set("Authorization", `Bearer ${this.target.token}`);
+    return fetch(url, { ...init, headers, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  }
+}

@@ -1,0 +1,222 @@
+/**
+ * A WHIP publisher's RTP back into access units: packets put in order and grouped into frames
+ * (FrameReassembler), then each frame's payloads joined per codec (werift's H.264 depacketizer into
+ * our H264Assembler, which caches SPS/PPS and finds keyframes; the VP8 payload descriptor of RFC 7741).
+ * Pure: no sockets, no clocks. A lost packet costs its frame, and the caller waits for a keyframe.
+ */
+import { Buffer } from "node:buffer";
+import { H264RtpPayload } from "werift";
+import type { Codec } from "../media/access_unit.ts";
+import { H264Assembler, hasBSlice } from "../media/h264.ts";
+import { parseVp8Frame } from "../media/vp8.ts";
+import type { VideoFormat } from "../stream.ts";
+
+/** One received RTP packet, as far as reassembly needs it. */
+export interface RtpIn {
+  sequenceNumber: number;
+  timestamp: number;
+  marker: boolean;
+  payload: Uint8Array;
+}
+
+/** The packets of one frame, in sequence order. */
+export interface RtpFrame {
+  timestamp: number;
+  payloads: Uint8Array[];
+}
+
+/** `a - b` for 16-bit sequence numbers, in -32768..32767. */
+export function seqDiff(a: number, b: number): number {
+  return ((a - b + 0x8000) & 0xffff) - 0x8000;
+}
+
+/** A frame whose packet is missing is given up once this many later frames are complete behind it. */
+const FRAMES_BEHIND_A_GAP = 3;
+/** A packet this far ahead of the next expected one means the publisher's sequence jumped: start over. */
+const MAX_SPAN = 2048;
+
+/**
+ * Puts packets back in sequence order and cuts frames at the marker bit. A gap waits for the
+ * retransmission the receiver's NACK asks for, until FRAMES_BEHIND_A_GAP later frames are complete:
+ * then the broken frame is dropped and `lost` says so (the decoder needs a keyframe after it).
+ */
+export class FrameReassembler {
+  readonly #packets = new Map<number, RtpIn>();
+  /** Sequence number of the next frame's first packet; undefined before the first packet. */
+  #next: number | undefined;
+
+  /** Frames completed by this packet, and whether a frame was given up since the last call. */
+  push(packet: RtpIn): { frames: RtpFrame[]; lost: boolean } {
+    let lost = false;
+    if (this.#next === undefined) this.#next = packet.sequenceNumber;
+    const ahead = seqDiff(packet.sequenceNumber, this.#next);
+    if (ahead < 0) return { frames: [], lost }; // late: its frame went out or was given up
+    if (ahead >= MAX_SPAN) {
+      this.#packets.clear();
+      this.#next = packet.sequenceNumber;
+      lost = true;
+    }
+    this.#packets.set(packet.sequenceNumber, packet);
+    const frames: RtpFrame[] = [];
+    while (true) {
+      const frame = this.#take();
+      if (frame) {
+        frames.push(frame);
+        continue;
+      }
+      if (!this.#giveUpGap()) break;
+      lost = true;
+    }
+    return { frames, lost };
+  }
+
+  /** The frame starting at #next if all its packets are here. */
+  #take(): RtpFrame | undefined {
+    const first = this.#packets.get(this.#next!);
+    if (!first) return undefined;
+    const payloads: Uint8Array[] = [];
+    for (let seq = this.#next!;; seq = (seq + 1) & 0xffff) {
+      const packet = this.#packets.get(seq);
+      // A new timestamp without a marker before it: the previous frame's marker was never set.
+      if (!packet || packet.timestamp !== first.timestamp) {
+        if (!packet || payloads.length === 0) return undefined;
+        return this.#cut(first.timestamp, payloads, seq);
+      }
+      payloads.push(packet.payload);
+      if (packet.marker) return this.#cut(first.timestamp, payloads, (seq + 1) & 0xffff);
+    }
+  }
+
+  #cut(timestamp: number, payloads: Uint8Array[], next: number): RtpFrame {
+    for (let seq = this.#next!; seq !== next; seq = (seq + 1) & 0xffff) this.#packets.delete(seq);
+    this.#next = next;
+    return { timestamp, payloads };
+  }
+
+  /**
+   * When enough later frames are complete behind the gap at #next, drops the frame that has the gap
+   * and returns true. The next frame starts at the first packet after the gap that follows a marker,
+   * or whose timestamp is not the broken frame's (its marker may be the packet that was lost).
+   */
+  #giveUpGap(): boolean {
+    const next = this.#next!;
+    const after = [...this.#packets.values()].sort((a, b) =>
+      seqDiff(a.sequenceNumber, next) - seqDiff(b.sequenceNumber, next)
+    );
+    if (after.filter((p) => p.marker).length < FRAMES_BEHIND_A_GAP) return false;
+    const broken = this.#packets.get(next)?.timestamp;
+    const start = after.find((p) => {
+      const before = this.#packets.get((p.sequenceNumber - 1) & 0xffff);
+      return p.sequenceNumber !== next && (before ? before.marker : p.timestamp !== broken);
+    }) ?? after.find((p) => p.marker)!;
+    const end = start.marker && start.timestamp === broken
+      ? (start.sequenceNumber + 1) & 0xffff
+      : start.sequenceNumber;
+    for (let seq = next; seq !== end; seq = (seq + 1) & 0xffff) this.#packets.delete(seq);
+    this.#next = end;
+    return true;
+  }
+}
+
+/** A frame's bytes as an access unit needs them. */
+export interface DepacketizedFrame {
+  data: Uint8Array;
+  keyframe: boolean;
+  /** RTP timestamp of the frame. */
+  timestamp: number;
+}
+
+/** Turns complete frames of one codec into access units; keeps what spans frames (SPS/PPS, picture size). */
+export interface FrameDecoder {
+  /** The frame's access unit, or undefined when its bytes do not make one. */
+  decode(frame: RtpFrame): DepacketizedFrame | undefined;
+  /** Picture format seen so far (H.264: with `bFrames` once a B slice was seen). */
+  format(): VideoFormat | null;
+}
+
+/** The decoder for a codec's RTP payload format. */
+export function frameDecoder(codec: Codec): FrameDecoder {
+  return codec === "h264" ? h264Decoder() : vp8Decoder();
+}
+
+/** RTP payload type of an H.264 fragmentation unit (RFC 6184 §5.8). */
+const FU_A = 28;
+
+function h264Decoder(): FrameDecoder {
+  const assembler = new H264Assembler();
+  let bFrames = false;
+  return {
+    decode(frame) {
+      let fragment: Buffer | undefined;
+      const chunks: Buffer[] = [];
+      try {
+        for (const payload of frame.payloads) {
+          const bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+          // A FU-A continuing a NAL unit whose start is not in this frame: the frame's head was lost.
+          if ((bytes[0] & 0x1f) === FU_A && !(bytes[1] & 0x80) && !fragment) return undefined;
+          const rtp = H264RtpPayload.deSerialize(bytes, fragment);
+          fragment = rtp.fragment;
+          if (rtp.payload) chunks.push(rtp.payload);
+        }
+      } catch {
+        return undefined; // a payload werift cannot read: the frame is broken
+      }
+      if (chunks.length === 0) return undefined;
+      assembler.push(Buffer.concat(chunks));
+      const au = assembler.flush();
+      if (!au) return undefined;
+      // Cheap (a few bits of the first slices) and it only has to be seen once.
+      if (!bFrames && hasBSlice(au.data)) bFrames = true;
+      return { data: au.data, keyframe: au.keyframe, timestamp: frame.timestamp };
+    },
+    format() {
+      const sps = assembler.sps;
+      if (!sps) return null;
+      return { width: sps.width, height: sps.height, profileLevelId: sps.profileLevelId, bFrames };
+    },
+  };
+}
+
+/**
+ * Bytes of a VP8 payload descriptor (RFC 7741 §4.2), or undefined when it runs past the payload.
+ * werift 0.25.2's Vp8RtpPayload skips the TID/KEYIDX byte when L is set instead of when T or K is,
+ * which misreads temporal-layer streams (Chromium's screen share), so the descriptor is read here.
+ */
+export function vp8DescriptorLength(payload: Uint8Array): number | undefined {
+  if (payload.length < 1) return undefined;
+  let at = 1;
+  if (payload[0] & 0x80) {
+    const x = payload[at++];
+    if (x === undefined) return undefined;
+    if (x & 0x80) at += (payload[at] ?? 0) & 0x80 ? 2 : 1; // I: PictureID, 7 or 15 bits
+    if (x & 0x40) at++; // L: TL0PICIDX
+    if (x & 0x30) at++; // T or K: TID/Y/KEYIDX
+  }
+  return at <= payload.length ? at : undefined;
+}
+
+function vp8Decoder(): FrameDecoder {
+  let format: VideoFormat | null = null;
+  return {
+    decode(frame) {
+      const parts: Uint8Array[] = [];
+      for (const [i, payload] of frame.payloads.entries()) {
+        const at = vp8DescriptorLength(payload);
+        if (at === undefined) return undefined;
+        // The first packet of a frame starts its first partition (S = 1, PID = 0).
+        if (i === 0 && (payload[0] & 0x17) !== 0x10) return undefined;
+        parts.push(payload.subarray(at));
+      }
+      const data = Buffer.concat(parts);
+      const info = parseVp8Frame(data);
+      if (!info) return undefined;
+      if (info.width && info.height) format = { width: info.width, height: info.height };
+      return {
+        data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+        keyframe: info.keyframe,
+        timestamp: frame.timestamp,
+      };
+    },
+    format: () => format,
+  };
+}

@@ -1,0 +1,262 @@
+/**
+ * What every WebRTC session the service answers has in common, whether a WHEP viewer or a WHIP
+ * publisher: an id and a strong ETag, a connect deadline, the end by ICE failure, DTLS close_notify,
+ * DELETE or shutdown, and the PATCH that trickles candidates or restarts ICE (WHIP §4.3). The answer
+ * itself is made here too, with werift's DTLS and SRTP corrections put on every transport first.
+ */
+import type { RTCPeerConnection } from "werift";
+import { BadRequestError, NotFoundError, PreconditionFailedError, UnavailableError } from "../errors.ts";
+import { logger } from "../log.ts";
+import { onPeerClose } from "./dtls_alert.ts";
+import { handleServerHandshakesOnce } from "./dtls_client.ts";
+import { handleClientHandshakesOnce } from "./dtls_server.ts";
+import type { IceOptions } from "./ice.ts";
+import { addRemoteCandidates, remoteCredentials, RESTART_TIMEOUT_MS, restartIce } from "./ice_restart.ts";
+import { type DtlsRole, withBundleOnlyPorts } from "./offer.ts";
+import { isIceRestart, parseSdpFragment, restartAnswerFragment } from "./sdpfrag.ts";
+import { receiveAcrossRollovers } from "./srtp_rollover.ts";
+
+/** A peer that never completes ICE and DTLS within this time is dropped. */
+const CONNECT_TIMEOUT_MS = 30_000;
+
+/** What a new session hands back to its client. */
+export interface SessionAnswer {
+  id: string;
+  /** Strong entity tag of the session's ICE state, without quotes. */
+  etag: string;
+  /** The SDP answer, with every server candidate in it. */
+  sdp: string;
+  /**
+   * Resolves when the session ends, however it ends (DELETE, the peer's DTLS close_notify, ICE failure,
+   * consent expiry, shutdown).
+   */
+  ended: Promise<void>;
+}
+
+/** The answer to an ICE restart PATCH. */
+export interface IceRestartAnswer {
+  /** The session's new strong entity tag, without quotes; the old one no longer matches. */
+  etag: string;
+  /** The server's new ICE credentials and candidates, as an RFC 8840 sdpfrag. */
+  fragment: string;
+}
+
+/** A fresh strong entity tag value (unquoted). */
+export function newEtag(): string {
+  return crypto.randomUUID().replaceAll("-", "");
+}
+
+/** Resolves once ICE gathering is complete, so a description carries every local candidate. */
+export function gatheringComplete(pc: RTCPeerConnection): Promise<void> {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const { unSubscribe } = pc.iceGatheringStateChange.subscribe((state) => {
+      if (state !== "complete") return;
+      unSubscribe();
+      resolve();
+    });
+  });
+}
+
+/**
+ * werift's DTLS and SRTP corrections, for every transport of a peer: see dtls_client.ts, dtls_server.ts
+ * and srtp_rollover.ts (each applies only to the side the role makes). Call before ICE can connect.
+ */
+export function correctTransports(pc: RTCPeerConnection): void {
+  for (const transport of pc.dtlsTransports) {
+    handleServerHandshakesOnce(transport);
+    handleClientHandshakesOnce(transport);
+    receiveAcrossRollovers(transport);
+  }
+}
+
+/** One answered peer: its id and ETag, its end, and the hooks its kind fills in. */
+export abstract class PeerSession {
+  readonly id = crypto.randomUUID();
+  /** Strong entity tag of the session's ICE state, without quotes: a new one per ICE restart. */
+  etag = newEtag();
+  #closed = false;
+  readonly #ended = Promise.withResolvers<void>();
+  readonly #connectTimer: ReturnType<typeof setTimeout>;
+  protected readonly log;
+
+  constructor(
+    /** The stream path the session serves or feeds. */
+    readonly path: string,
+    readonly pc: RTCPeerConnection,
+    /** Log name: "whep" or "whip". */
+    kind: string,
+    /** Who the peer is, for the log: "viewer" or "publisher". */
+    role: string,
+  ) {
+    this.log = logger(kind);
+    this.#connectTimer = setTimeout(() => {
+      this.log.info(`${path}/${this.id}: not connected after ${CONNECT_TIMEOUT_MS} ms, closing`);
+      this.close("never connected");
+    }, CONNECT_TIMEOUT_MS);
+    pc.connectionStateChange.subscribe((state) => {
+      if (state === "connected") {
+        clearTimeout(this.#connectTimer);
+        if (!this.#closed) this.connected();
+      } else if (state === "failed" || state === "closed") {
+        if (state === "failed" && !this.#closed) this.log.info(`${path}/${this.id}: ICE failed`);
+        this.close(state === "failed" ? "ICE failed or consent expired" : "peer connection closed");
+      }
+    });
+    // A peer that closes without DELETE says so in DTLS: see dtls_alert.ts.
+    for (const transport of pc.dtlsTransports) {
+      onPeerClose(transport, ({ level, description }) => {
+        this.log.info(`${path}/${this.id}: ${role} closed (DTLS alert ${level}/${description})`);
+        this.close(`DTLS alert ${level}/${description}`);
+      });
+    }
+  }
+
+  /** Resolves when the session has ended. */
+  get ended(): Promise<void> {
+    return this.#ended.promise;
+  }
+
+  /** True once the session ended. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Called once ICE and DTLS are up. */
+  protected abstract connected(): void;
+
+  /** Called once when the session ends, before the peer connection closes; `why` as close() got it. */
+  protected abstract closing(why: string): void;
+
+  /** Stops the session and frees the peer connection; safe to call twice. `why` is for the log. */
+  close(why = "closed"): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#connectTimer);
+    this.closing(why);
+    this.#ended.resolve();
+    this.pc.close().catch((err: Error) => this.log.warn(`${this.path}/${this.id}: close: ${err.message}`));
+  }
+}
+
+/**
+ * The live sessions of one kind, by id: made by answering an offer, reached by PATCH, GET and DELETE on
+ * their URL, ended all at once at shutdown.
+ */
+export class PeerSessions<S extends PeerSession> {
+  readonly #sessions = new Map<string, S>();
+  /** Tail of the gathering queue: see #gatherInTurn. */
+  #gathering: Promise<unknown> = Promise.resolve();
+
+  /** @param kind "WHEP" or "WHIP", for error messages. */
+  constructor(private readonly kind: string) {}
+
+  /** Sessions alive now. */
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  /** Every live session. */
+  values(): IterableIterator<S> {
+    return this.#sessions.values();
+  }
+
+  /** Keeps a new session until it ends. */
+  add(session: S): S {
+    this.#sessions.set(session.id, session);
+    session.ended.then(() => this.#sessions.delete(session.id));
+    return session;
+  }
+
+  /**
+   * Answers an offer on a peer whose transceivers are set up: takes the DTLS role the offer asks for
+   * (RFC 8842 §5.3; werift's answerer would always be the client), applies werift's corrections, and
+   * resolves with the answer once it holds every server candidate (WHIP §4.3.2).
+   */
+  async answer(pc: RTCPeerConnection, offerSdp: string, role: DtlsRole, ice: IceOptions): Promise<string> {
+    await pc.setRemoteDescription({ type: "offer", sdp: withBundleOnlyPorts(offerSdp) });
+    for (const transport of pc.dtlsTransports) transport.role = role;
+    correctTransports(pc);
+    await this.#gatherInTurn(ice, async () => {
+      await pc.setLocalDescription(await pc.createAnswer());
+      await gatheringComplete(pc);
+    });
+    if (!/^a=candidate:/m.test(pc.localDescription!.sdp)) {
+      throw new UnavailableError("no ICE candidate could be gathered (is the UDP port range full?)", 5);
+    }
+    return pc.localDescription!.sdp;
+  }
+
+  /**
+   * With a port range, werift probes for a free port, closes the probe and binds later: two peers
+   * gathering at once pick the same port and the second bind throws EADDRINUSE out of an event
+   * handler, which ends the process. So peers with a port range gather one at a time.
+   */
+  #gatherInTurn(ice: IceOptions, gather: () => Promise<void>): Promise<void> {
+    if (!ice.icePortRange) return gather();
+    const turn = this.#gathering.then(gather);
+    this.#gathering = turn.catch(() => {});
+    return turn;
+  }
+
+  /** The session with this id on this path, or NotFoundError. */
+  get(path: string, id: string): S {
+    const session = this.#sessions.get(id);
+    if (!session || session.path !== path) {
+      throw new NotFoundError(`no ${this.kind} session ${id} on "${path}"`);
+    }
+    return session;
+  }
+
+  /**
+   * Applies a PATCH's RFC 8840 sdpfrag to a session after checking its ETag: trickled candidates are
+   * added (undefined is returned: 204); new ICE credentials restart ICE (WHIP §4.3.2) and the result is
+   * the session's new ETag and the sdpfrag that answers the restart (200).
+   */
+  async patch(
+    path: string,
+    id: string,
+    ifMatch: string,
+    text: string,
+  ): Promise<IceRestartAnswer | undefined> {
+    const session = this.get(path, id);
+    if (ifMatch !== "*" && ifMatch !== `"${session.etag}"`) {
+      throw new PreconditionFailedError(`If-Match ${ifMatch} is not the session's ETag`);
+    }
+    const fragment = parseSdpFragment(text);
+    // BUNDLE: the session has one ICE transport whatever the offer's m-lines.
+    const [dtls] = session.pc.dtlsTransports;
+    if (!dtls) throw new BadRequestError("the session has no transport");
+    const ice = dtls.iceTransport;
+    if (!isIceRestart(fragment, remoteCredentials(ice))) {
+      addRemoteCandidates(ice, fragment.candidates);
+      return undefined;
+    }
+    const log = logger(this.kind.toLowerCase());
+    const restarted = await restartIce(
+      ice,
+      dtls.state === "connected",
+      { ufrag: fragment.ufrag!, pwd: fragment.pwd!, candidates: fragment.candidates },
+      () => {
+        log.info(`${path}/${id}: ICE restart not connected after ${RESTART_TIMEOUT_MS} ms, closing`);
+        session.close("ICE restart never connected");
+      },
+    );
+    session.etag = newEtag();
+    log.info(`${path}/${id}: ICE restart (remote ufrag ${fragment.ufrag})`);
+    return {
+      etag: session.etag,
+      fragment: restartAnswerFragment(session.pc.localDescription!.sdp, restarted, restarted.candidates),
+    };
+  }
+
+  /** Ends a session and frees everything it holds. */
+  delete(path: string, id: string): void {
+    this.get(path, id).close("DELETE");
+  }
+
+  /** Ends every session (service shutdown). */
+  closeAll(): void {
+    for (const session of [...this.#sessions.values()]) session.close("shutdown");
+  }
+}

@@ -1,0 +1,260 @@
+/**
+ * WHIP ingest (RFC 9725): one werift peer per publisher, receiving one video track (H.264 or VP8)
+ * and an optional Opus track. Video RTP is put back in order, cut into frames and depacketized into
+ * access units for the path's stream (depacketize.ts); audio is forwarded packet by packet. The path
+ * (lib/sources/whip.ts) decides who publishes and keeps the stream going between publishers.
+ */
+import {
+  type MediaStreamTrack,
+  RTCPeerConnection,
+  type RTCRtpTransceiver,
+  type RtpPacket,
+  useH264,
+  useOPUS,
+  useVP8,
+} from "werift";
+import { ConflictError, NotFoundError } from "../errors.ts";
+import { logger } from "../log.ts";
+import { IngestPath, type PathRules, type Publisher } from "../sources/whip.ts";
+import { Stream, type StreamRegistry } from "../stream.ts";
+import { frameDecoder, FrameReassembler } from "./depacketize.ts";
+import type { IceOptions } from "./ice.ts";
+import { chooseIngest, type IngestChoice, parseVideoOffer } from "./offer.ts";
+import { type IceRestartAnswer, PeerSession, PeerSessions, type SessionAnswer } from "./peer_session.ts";
+
+const log = logger("whip");
+
+/**
+ * Receive buffer asked of each publisher socket. Deno's node:dgram otherwise allocates 64 KiB per
+ * datagram read; with a size set, the read buffer is twice it, still above any RTP packet (MTU-sized).
+ */
+const SOCKET_RECEIVE_BUFFER_BYTES = 4096;
+
+/** What WHIP ingest takes from the config. */
+export interface IngestSettings {
+  /** Configured paths: their rules, by name. */
+  paths: Map<string, PathRules>;
+  /** Whether a publisher may use a path that is not configured. */
+  unconfiguredPaths: boolean;
+  /** The rules of an unconfigured path. */
+  defaultRules: PathRules;
+  /** Reader queue of a path's stream, in access units. */
+  readerQueueFrames: number;
+}
+
+/** One publisher: its peer connection, receiving into its path. */
+class WhipSession extends PeerSession implements Publisher {
+  readonly #reassembler = new FrameReassembler();
+  readonly #decoder;
+  /** True until a keyframe arrives (at the start, and after a lost frame). */
+  #awaitKeyframe = true;
+  #videoSsrc: number | undefined;
+
+  constructor(
+    readonly ingest: IngestPath,
+    pc: RTCPeerConnection,
+    private readonly video: RTCRtpTransceiver,
+    audio: RTCRtpTransceiver | undefined,
+  ) {
+    super(ingest.stream.name, pc, "whip", "publisher");
+    this.#decoder = frameDecoder(ingest.stream.codec);
+    onRtp(video, (rtp) => this.#onVideo(rtp));
+    if (audio) onRtp(audio, (rtp) => this.#onAudio(rtp));
+  }
+
+  protected connected(): void {
+    log.info(`${this.path}/${this.id}: publisher connected`);
+    shrinkReadBuffers(this.pc);
+  }
+
+  protected closing(why: string): void {
+    this.ingest.release(this, why);
+  }
+
+  /** Sends the publisher a PLI for its video (the path rate-limits the calls). */
+  requestKeyframe(): void {
+    if (this.#videoSsrc === undefined) return;
+    this.video.receiver.sendRtcpPLI(this.#videoSsrc).catch(() => {});
+  }
+
+  #onVideo(rtp: RtpPacket): void {
+    this.#videoSsrc = rtp.header.ssrc;
+    const { frames, lost } = this.#reassembler.push({
+      sequenceNumber: rtp.header.sequenceNumber,
+      timestamp: rtp.header.timestamp,
+      marker: rtp.header.marker,
+      payload: rtp.payload,
+    });
+    if (lost) this.#needKeyframe();
+    if (frames.length === 0) return;
+    const arrivedMs = performance.timeOrigin + performance.now();
+    for (const frame of frames) {
+      const unit = this.#decoder.decode(frame);
+      if (!unit) {
+        this.#needKeyframe();
+        continue;
+      }
+      if (this.#awaitKeyframe) {
+        if (!unit.keyframe) continue;
+        this.#awaitKeyframe = false;
+      }
+      this.ingest.publishVideo(this, unit, this.#decoder.format(), arrivedMs);
+    }
+  }
+
+  /** A frame was lost: nothing more is passed on until a keyframe, which is asked for. */
+  #needKeyframe(): void {
+    this.#awaitKeyframe = true;
+    this.ingest.requestKeyframe();
+  }
+
+  #onAudio(rtp: RtpPacket): void {
+    const { sequenceNumber, timestamp, marker } = rtp.header;
+    this.ingest.publishAudio(
+      this,
+      { payload: rtp.payload, sequenceNumber, timestamp, marker },
+      performance.timeOrigin + performance.now(),
+    );
+  }
+}
+
+/**
+ * Calls `handler` with every RTP packet the transceiver receives. werift announces a remote track
+ * during setRemoteDescription, before the session exists, so tracks already there are taken too.
+ */
+function onRtp(transceiver: RTCRtpTransceiver, handler: (rtp: RtpPacket) => void): void {
+  const take = (track: MediaStreamTrack) => track.onReceiveRtp.subscribe(handler);
+  transceiver.receiver.tracks.forEach(take);
+  transceiver.onTrack.subscribe(take);
+}
+
+/** The part of werift's ICE protocol object that reaches its UDP socket. */
+interface UdpProtocol {
+  transport?: { socket?: { setRecvBufferSize?(bytes: number): void } };
+}
+
+/**
+ * Asks a smaller receive buffer of the peer's UDP sockets (see SOCKET_RECEIVE_BUFFER_BYTES). The
+ * sockets sit inside werift's ICE connection; a socket that refuses is left as it was.
+ */
+function shrinkReadBuffers(pc: RTCPeerConnection): void {
+  for (const ice of pc.iceTransports) {
+    // werift declares the list private; it holds one protocol (and socket) per host candidate.
+    const { protocols } = ice.connection as unknown as { protocols: UdpProtocol[] };
+    for (const protocol of protocols) {
+      try {
+        protocol.transport?.socket?.setRecvBufferSize?.(SOCKET_RECEIVE_BUFFER_BYTES);
+      } catch {
+        // Not bound (a TCP or relayed protocol): nothing to change.
+      }
+    }
+  }
+}
+
+/** The WHIP paths of this service and their publishers' sessions. */
+export class WhipSessions {
+  readonly #sessions = new PeerSessions<WhipSession>("WHIP");
+  readonly #paths = new Map<string, IngestPath>();
+
+  /**
+   * Creates the stream of every configured path (state `waiting` until a publisher comes).
+   * @param iceOptions werift ICE options for a new peer (read per publisher: addresses may change).
+   */
+  constructor(
+    private readonly streams: StreamRegistry,
+    private readonly settings: IngestSettings,
+    private readonly iceOptions: () => IceOptions,
+  ) {
+    for (const [name, rules] of settings.paths) {
+      this.#addPath(name, rules.codec ?? "h264", rules);
+    }
+  }
+
+  /** The path's ingest, if it is a WHIP path (configured, or published to before). */
+  path(name: string): IngestPath | undefined {
+    return this.#paths.get(name);
+  }
+
+  /** Throws NotFoundError unless a publisher may POST to this path. */
+  requireEndpoint(name: string): void {
+    if (this.#paths.has(name)) return;
+    if (this.streams.get(name)) throw new NotFoundError(`"${name}" is a camera, not a WHIP path`);
+    if (!this.settings.unconfiguredPaths) {
+      throw new NotFoundError(`no WHIP path named "${name}" (unconfigured paths are refused)`);
+    }
+  }
+
+  /** Answers a publisher's SDP offer for a path; media flows into the path's stream once connected. */
+  async create(name: string, offerSdp: string): Promise<SessionAnswer> {
+    const offer = parseVideoOffer(offerSdp);
+    this.requireEndpoint(name);
+    const existing = this.#paths.get(name);
+    const choice = chooseIngest(offer, existing?.stream.codec ?? this.settings.defaultRules.codec);
+    existing?.checkFree();
+    const ice = this.iceOptions();
+    const pc = new RTCPeerConnection({ codecs: codecsFor(choice), ...ice });
+    try {
+      const video = pc.addTransceiver("video", { direction: "recvonly" });
+      const audio = choice.audio ? pc.addTransceiver("audio", { direction: "recvonly" }) : undefined;
+      const sdp = await this.#sessions.answer(pc, offerSdp, offer.dtlsRole, ice);
+      // Made only now: a path nobody managed to publish to does not linger in status.
+      const ingest = this.#paths.get(name) ??
+        this.#addPath(name, choice.codec, this.settings.defaultRules);
+      if (ingest.stream.codec !== choice.codec) {
+        throw new ConflictError(`path "${name}" carries ${ingest.stream.codec}; offer that codec`);
+      }
+      const session = new WhipSession(ingest, pc, video, audio);
+      ingest.take(session);
+      this.#sessions.add(session);
+      log.info(
+        `${name}/${session.id}: new publisher (${choice.video.name} pt ${choice.video.payloadType}` +
+          `${choice.audio ? `, opus pt ${choice.audio.payloadType}` : ""})`,
+      );
+      return { id: session.id, etag: session.etag, sdp, ended: session.ended };
+    } catch (err) {
+      await pc.close();
+      throw err;
+    }
+  }
+
+  #addPath(name: string, codec: IngestChoice["codec"], rules: PathRules): IngestPath {
+    if (this.streams.get(name)) throw new ConflictError(`"${name}" is already a stream`);
+    const stream = this.streams.add(new Stream(name, codec, this.settings.readerQueueFrames, true));
+    const ingest = new IngestPath(stream, rules);
+    this.#paths.set(name, ingest);
+    return ingest;
+  }
+
+  /** Applies a PATCH's sdpfrag to a publisher's session: trickle or ICE restart (PeerSessions.patch). */
+  patch(name: string, id: string, ifMatch: string, fragment: string): Promise<IceRestartAnswer | undefined> {
+    return this.#sessions.patch(name, id, ifMatch, fragment);
+  }
+
+  /** Ends a publisher's session (DELETE): the path's stream waits for the next publisher. */
+  delete(name: string, id: string): void {
+    this.#sessions.delete(name, id);
+  }
+
+  /** Throws NotFoundError unless this session exists on this path. */
+  require(name: string, id: string): void {
+    this.#sessions.get(name, id);
+  }
+
+  /** Ends every publisher's session (service shutdown). */
+  closeAll(): void {
+    this.#sessions.closeAll();
+  }
+}
+
+/** The werift codecs of a publisher's peer: exactly the offered payload types chosen, so werift matches them. */
+function codecsFor(choice: IngestChoice) {
+  const { video, audio } = choice;
+  return {
+    video: [
+      choice.codec === "h264"
+        ? useH264({ payloadType: video.payloadType, parameters: video.fmtp })
+        : useVP8({ payloadType: video.payloadType }),
+    ],
+    ...(audio ? { audio: [useOPUS({ payloadType: audio.payloadType, parameters: audio.fmtp })] } : {}),
+  };
+}

@@ -1,0 +1,101 @@
+import assert from "node:assert/strict";
+import type { Page } from "playwright-core";
+import { launchChromium } from "../helpers/browser.ts";
+import { getJson, startEdgecam, waitFor } from "../helpers/edgecam.ts";
+import { WhepViewer } from "../helpers/whep_client.ts";
+
+/** Chromium's fake camera and microphone, granted without a prompt. */
+const FAKE_MEDIA = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"];
+
+/**
+ * A WHIP publisher run in the page: the fake camera and microphone, video restricted to `mime`, POSTed
+ * to `/whip/<path>`. Resolves with the POST's status. Text, because the tests are type-checked without
+ * the DOM's types.
+ */
+function publisherScript(path: string, mime: string): string {
+  return `(async () => {
+    const media = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: true });
+    const pc = new RTCPeerConnection();
+    const video = pc.addTransceiver(media.getVideoTracks()[0], { direction: "sendonly" });
+    const codecs = RTCRtpSender.getCapabilities("video").codecs;
+    video.setCodecPreferences(codecs.filter((c) => c.mimeType === "${mime}"));
+    pc.addTransceiver(media.getAudioTracks()[0], { direction: "sendonly" });
+    await pc.setLocalDescription(await pc.createOffer());
+    while (pc.iceGatheringState !== "complete") await new Promise((r) => setTimeout(r, 50));
+    const res = await fetch("/whip/${path}", {
+      method: "POST",
+      headers: { "Content-Type": "application/sdp" },
+      body: pc.localDescription.sdp,
+    });
+    const answer = await res.text();
+    if (res.status !== 201) return res.status + " " + answer;
+    await pc.setRemoteDescription({ type: "answer", sdp: answer });
+    globalThis.publisher = pc;
+    return res.status;
+  })()`;
+}
+
+/** What the viewer page's tile for `stream` shows (see static/app.js). */
+function tileFigures(page: Page, stream: string): Promise<{ codec?: string; framesDecoded?: number } | null> {
+  return page.locator(`section[data-stream="${stream}"]`).evaluate((tile) =>
+    (tile as unknown as { edgecam?: { codec?: string; framesDecoded?: number } }).edgecam ?? null
+  );
+}
+
+Deno.test("Chromium's fake camera publishes H.264 and VP8 with audio over WHIP; a werift viewer and the viewer page decode it", async () => {
+  const edgecam = await startEdgecam({
+    toml: `[[paths]]\nname = "chrome264"\ncodec = "h264"\n[[paths]]\nname = "chromevp8"\ncodec = "vp8"\n`,
+  });
+  const browser = await launchChromium(FAKE_MEDIA);
+  const viewers: WhepViewer[] = [];
+  try {
+    for (const [path, mime] of [["chrome264", "video/H264"], ["chromevp8", "video/VP8"]]) {
+      const page = await browser.newPage();
+      await page.goto(`${edgecam.url}/health`);
+      assert.equal(await page.evaluate(publisherScript(path, mime)), 201, path);
+    }
+    for (const [path, mime] of [["chrome264", "video/H264"], ["chromevp8", "video/VP8"]]) {
+      await waitFor(`${path} running`, async () => {
+        const { body } = await getJson<{ state: string }>(`${edgecam.url}/api/streams/${path}`);
+        return body.state === "running" || undefined;
+      }, 20_000);
+      const viewer = new WhepViewer({ audio: true });
+      viewers.push(viewer);
+      const res = await fetch(`${edgecam.url}/whep/${path}`, {
+        method: "POST",
+        headers: { "Content-Type": "application/sdp" },
+        body: await viewer.offer(),
+      });
+      const answer = await res.text();
+      assert.equal(res.status, 201, answer);
+      await viewer.answer(answer);
+      await waitFor(
+        `${path}: video at the werift viewer`,
+        () => viewer.frames.length >= 30 || undefined,
+        20_000,
+      );
+      await waitFor(
+        `${path}: Chromium's Opus at the werift viewer`,
+        () => viewer.audioPackets >= 25 || undefined,
+      );
+      assert.equal(viewer.mimeType, mime);
+    }
+    const page = await browser.newPage();
+    await page.goto(edgecam.url);
+    for (const [path, mime] of [["chrome264", "video/H264"], ["chromevp8", "video/VP8"]]) {
+      const decoded = await waitFor(`${path} decoded by the viewer page`, async () => {
+        const f = await tileFigures(page, path);
+        return f && f.codec === mime && (f.framesDecoded ?? 0) > 30 ? f.framesDecoded : undefined;
+      }, 30_000);
+      assert.ok(decoded! > 30);
+    }
+    await page.screenshot({ path: "test-output/whip-viewer.png" });
+  } catch (err) {
+    console.error(edgecam.log());
+    throw err;
+  } finally {
+    for (const viewer of viewers) await viewer.close();
+    await browser.close();
+    await edgecam.stop();
+  }
+});
