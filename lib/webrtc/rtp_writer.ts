@@ -70,6 +70,7 @@ export class RtpWriter {
   #sealerKey: Uint8Array | undefined;
   #routePair: CandidatePair | undefined;
   #route: UdpRoute | undefined;
+  #peerReady = false;
   #closed = false;
 
   constructor(private readonly sender: RTCRtpSender) {}
@@ -100,10 +101,20 @@ export class RtpWriter {
     dtlsTransport.bytesSent += length;
     dtlsTransport.packetsSent++;
     const connection = dtlsTransport.iceTransport.connection;
-    const route = this.#routeOf(connection.nominated);
+    const route = this.#peerReady ? this.#routeOf(connection.nominated) : undefined;
     if (route) return route.send(packetBuffer, length);
     connection.send(Buffer.from(packetBuffer.subarray(0, length))).catch(ignore);
     return true;
+  }
+
+  /**
+   * Lets packets bypass werift's send queue, once the peer has sent us SRTCP. Until then they queue
+   * behind our last DTLS flight: when we are the DTLS server, werift calls the handshake done while its
+   * Finished still waits in Deno's send queue, and a packet written straight to the socket would reach
+   * the peer before it, be dropped, and with it the cached GOP a new peer starts from.
+   */
+  peerReady(): void {
+    this.#peerReady = true;
   }
 
   /** Frees the sealer; later writes are dropped. */

@@ -78,6 +78,8 @@ export class ViewerRtp {
     sender.rtcpRunning = true;
     const stock = sender.handleRtcpPacket.bind(sender);
     sender.handleRtcpPacket = (packet: RtcpPacket) => {
+      // Only an SRTCP packet the session's keys opened gets here: the peer has its keys.
+      this.#writer.peerReady();
       if (packet.type === RtcpTransportLayerFeedback.type && packet.feedback.count === GenericNack.count) {
         this.#onNack((packet.feedback as GenericNack).lost);
         sender.onRtcp.execute(packet);
