@@ -9,9 +9,7 @@
  */
 import { Buffer } from "node:buffer";
 import { createCipheriv } from "node:crypto";
-import { logger } from "../log.ts";
-
-const log = logger("webrtc");
+import { optionalLibrary } from "./native_library.ts";
 
 /** Bytes of the GCM authentication tag at the end of each SRTP packet (RFC 7714 §14.2). */
 export const GCM_TAG_BYTES = 16;
@@ -34,30 +32,15 @@ const LIBCRYPTO_SYMBOLS = {
   EVP_EncryptUpdate: { parameters: ["pointer", "buffer", "buffer", "buffer", "i32"], result: "i32" },
   EVP_EncryptFinal_ex: { parameters: ["pointer", "buffer", "buffer"], result: "i32" },
   EVP_CIPHER_CTX_ctrl: { parameters: ["pointer", "i32", "i32", "buffer"], result: "i32" },
-} as const;
+} as const satisfies Deno.ForeignLibraryInterface;
 
 type Libcrypto = Deno.DynamicLibrary<typeof LIBCRYPTO_SYMBOLS>["symbols"];
 
-let libcrypto: Libcrypto | null | undefined;
-
-/** The libcrypto bindings, loaded on first use; null (and logged once) where they cannot be. */
-function loadLibcrypto(): Libcrypto | null {
-  if (libcrypto !== undefined) return libcrypto;
-  try {
-    libcrypto = Deno.dlopen("libcrypto.so.3", LIBCRYPTO_SYMBOLS).symbols;
-    log.debug("SRTP sealing through libcrypto.so.3");
-  } catch (err) {
-    libcrypto = null;
-    log.info(
-      `SRTP sealing through node:crypto, slower: libcrypto.so.3 not usable (${(err as Error).message})`,
-    );
-  }
-  return libcrypto;
-}
+const libcrypto = optionalLibrary("libcrypto.so.3", LIBCRYPTO_SYMBOLS, "SRTP sealing through node:crypto");
 
 /** A sealer for `key`: libcrypto's when it loads, node:crypto's otherwise. */
 export function gcmSealer(key: Uint8Array): GcmSealer {
-  const lib = loadLibcrypto();
+  const lib = libcrypto();
   return lib ? new LibcryptoGcm(lib, key) : new NodeGcm(key);
 }
 

@@ -9,6 +9,7 @@
  * queueing it behind a slow viewer.
  */
 import { logger } from "../log.ts";
+import { optionalLibrary } from "./native_library.ts";
 
 const log = logger("webrtc");
 
@@ -29,22 +30,11 @@ const LIBC_SYMBOLS = {
   getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
   // ssize_t read as i32: a datagram is far below 2^31 bytes and -1 stays -1, with no BigInt per call.
   sendto: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"], result: "i32" },
-} as const;
+} as const satisfies Deno.ForeignLibraryInterface;
 
 type Libc = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
 
-let libc: Libc | null | undefined;
-
-function loadLibc(): Libc | null {
-  if (libc !== undefined) return libc;
-  try {
-    libc = Deno.dlopen("libc.so.6", LIBC_SYMBOLS).symbols;
-  } catch (err) {
-    libc = null;
-    log.info(`RTP sent through node:dgram, slower: libc.so.6 not usable (${(err as Error).message})`);
-  }
-  return libc;
-}
+const libc = optionalLibrary("libc.so.6", LIBC_SYMBOLS, "RTP sent through node:dgram");
 
 /** The bytes of an IPv4 or IPv6 address in network order, or undefined for anything else. */
 export function ipBytes(host: string): Uint8Array | undefined {
@@ -147,7 +137,7 @@ export class UdpRoute {
 
   /** A route over `transport` to `remote`, or undefined where only werift's own send can reach it. */
   static open(transport: UdpTransportLike, remote: readonly [string, number]): UdpRoute | undefined {
-    const lib = loadLibc();
+    const lib = libc();
     if (!lib || transport.closed) return undefined;
     const bound = transport.socket.address();
     const local = sockaddr(bound.address, bound.port);
