@@ -61,14 +61,7 @@ Deno.test("Chromium's fake camera publishes H.264 and VP8 with audio over WHIP; 
       }, 20_000);
       const viewer = new WhepViewer({ audio: true });
       viewers.push(viewer);
-      const res = await fetch(`${edgecam.url}/whep/${path}`, {
-        method: "POST",
-        headers: { "Content-Type": "application/sdp" },
-        body: await viewer.offer(),
-      });
-      const answer = await res.text();
-      assert.equal(res.status, 201, answer);
-      await viewer.answer(answer);
+      await viewer.connect(`${edgecam.url}/whep/${path}`);
       await waitFor(
         `${path}: video at the werift viewer`,
         () => viewer.frames.length >= 30 || undefined,

@@ -4,16 +4,12 @@ import { WhepViewer } from "../helpers/whep_client.ts";
 
 const [endpoint] = Deno.args;
 const viewer = new WhepViewer();
-const res = await fetch(endpoint, {
-  method: "POST",
-  headers: { "Content-Type": "application/sdp" },
-  body: await viewer.offer(),
-});
+const { res, answer } = await viewer.post(endpoint);
 if (res.status !== 201) {
-  console.error(`POST ${endpoint}: ${res.status} ${await res.text()}`);
+  console.error(`POST ${endpoint}: ${res.status} ${answer}`);
   Deno.exit(1);
 }
-await viewer.answer(await res.text());
+await viewer.answer(answer);
 console.log(`session ${new URL(res.headers.get("location")!, endpoint)}`);
 let printed = 0;
 setInterval(() => {

@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { IceCandidate, RTCIceParameters, type RTCPeerConnection } from "werift";
 import { handleClientHandshakesOnce } from "../../lib/webrtc/dtls_server.ts";
 import { receiveAcrossRollovers } from "../../lib/webrtc/srtp_rollover.ts";
@@ -30,6 +31,27 @@ export class ClientPeer {
       sdp: lines.filter((l) => !l.startsWith("a=candidate:") && l !== "a=end-of-candidates").join("\r\n"),
       candidates: lines.filter((l) => l.startsWith("a=candidate:")).map((l) => l.slice(2)),
     };
+  }
+
+  /** POSTs `offer` (by default this peer's own) as `application/sdp`; the response and its body. */
+  async post(
+    endpoint: string,
+    options: { offer?: string; headers?: Record<string, string> } = {},
+  ): Promise<{ res: Response; answer: string }> {
+    const res = await fetch(endpoint, {
+      method: "POST",
+      headers: { "Content-Type": "application/sdp", ...options.headers },
+      body: options.offer ?? await this.offer(),
+    });
+    return { res, answer: await res.text() };
+  }
+
+  /** POSTs this peer's offer, asserts a 201 and applies the answer; the response. */
+  async connect(endpoint: string): Promise<Response> {
+    const { res, answer } = await this.post(endpoint);
+    assert.equal(res.status, 201, answer);
+    await this.answer(answer);
+    return res;
   }
 
   /** Applies the server's answer. */

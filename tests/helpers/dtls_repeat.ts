@@ -119,14 +119,10 @@ export async function sessionOutcomes(
   const outcomes: string[] = [];
   for (let i = 0; i < sessions; i++) {
     const viewer = new WhepViewer();
-    const res = await fetch(`${baseUrl}/whep/${stream}`, {
-      method: "POST",
-      headers: { "Content-Type": "application/sdp" },
-      body: await viewer.offer(),
-    });
-    if (res.status !== 201) throw new Error(`POST /whep/${stream}: ${res.status} ${await res.text()}`);
+    const { res, answer } = await viewer.post(`${baseUrl}/whep/${stream}`);
+    if (res.status !== 201) throw new Error(`POST /whep/${stream}: ${res.status} ${answer}`);
     fault(viewer);
-    await viewer.answer(await res.text());
+    await viewer.answer(answer);
     await waitFor("DTLS connected", () => viewer.pc.connectionState === "connected" ? true : undefined);
     const playing = await waitFor("frames", () => viewer.frames.length >= 10 ? true : undefined, 10_000)
       .then(() => true, () => false);

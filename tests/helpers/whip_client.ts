@@ -114,15 +114,9 @@ export class WhipPublisher extends ClientPeer {
     endpoint: string,
     token?: string,
   ): Promise<{ res: Response; answer: string; session: string }> {
-    const res = await fetch(endpoint, {
-      method: "POST",
-      headers: {
-        "Content-Type": "application/sdp",
-        ...(token ? { Authorization: `Bearer ${token}` } : {}),
-      },
-      body: await this.offer(),
+    const { res, answer } = await this.post(endpoint, {
+      headers: token ? { Authorization: `Bearer ${token}` } : {},
     });
-    const answer = await res.text();
     if (res.status !== 201) return { res, answer, session: "" };
     await this.answer(answer);
     void this.start();

@@ -281,14 +281,7 @@ publish_tokens = ["${OBS}"]
     await t.step("WHEP with a camera's own token as ?token=: 201 and frames on that camera", async () => {
       const viewer = new WhepViewer();
       try {
-        const res = await fetch(`${base}/whep/front?token=${FRONT}`, {
-          method: "POST",
-          body: await viewer.offer(),
-          headers: { "Content-Type": "application/sdp" },
-        });
-        const answer = await res.text();
-        assert.equal(res.status, 201, answer);
-        await viewer.answer(answer);
+        const res = await viewer.connect(`${base}/whep/front?token=${FRONT}`);
         await assertVideo(viewer);
         const del = await fetch(`${base}${res.headers.get("location")}?token=${FRONT}`, { method: "DELETE" });
         await del.body?.cancel();

@@ -113,12 +113,7 @@ height = 240
       candidatesOfType(offer, "relay").length > 0,
       `the viewer gathered no relay candidate:\n${offer}`,
     );
-    const res = await fetch(`${edgecam.url}/whep/front`, {
-      method: "POST",
-      headers: { "Content-Type": "application/sdp" },
-      body: offer,
-    });
-    const answer = await res.text();
+    const { res, answer } = await viewer.post(`${edgecam.url}/whep/front`, { offer });
     assert.equal(res.status, 201, answer);
     assert.deepEqual(res.headers.get("link")?.split(", "), [
       `<stun:127.0.0.1:${port}>; rel="ice-server"`,

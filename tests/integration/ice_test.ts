@@ -31,12 +31,8 @@ height = 240
   const base = edgecam.url.replace("203.0.113.7", "127.0.0.1");
   const viewers = [new WhepViewer(), new WhepViewer(), new WhepViewer(), new WhepViewer()];
   const post = async (viewer: WhepViewer) => {
-    const res = await fetch(`${base}/whep/front`, {
-      method: "POST",
-      headers: { "Content-Type": "application/sdp" },
-      body: await viewer.offer(),
-    });
-    return { res, body: await res.text() };
+    const { res, answer } = await viewer.post(`${base}/whep/front`);
+    return { res, body: answer };
   };
   try {
     await waitFor(

@@ -28,14 +28,7 @@ async function pushOf(base: string): Promise<PushStatus> {
 /** A werift WHEP viewer of B's "pi1", connected; resolves once it has frames. */
 async function watchOnB(base: string): Promise<WhepViewer> {
   const viewer = new WhepViewer();
-  const res = await fetch(`${base}/whep/pi1`, {
-    method: "POST",
-    headers: { "Content-Type": "application/sdp" },
-    body: await viewer.offer(),
-  });
-  const answer = await res.text();
-  assert.equal(res.status, 201, answer);
-  await viewer.answer(answer);
+  await viewer.connect(`${base}/whep/pi1`);
   await waitFor("A's camera at B's viewer", () => viewer.frames.length >= 30 || undefined, 20_000);
   return viewer;
 }

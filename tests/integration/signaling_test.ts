@@ -68,12 +68,7 @@ height = 240
         const viewer = new WhepViewer();
         const second = new WhepViewer();
         try {
-          const res = await fetch(`${base}/offer`, {
-            method: "POST",
-            headers: { "Content-Type": "application/sdp" },
-            body: await viewer.offer(),
-          });
-          const answer = await res.text();
+          const { res, answer } = await viewer.post(`${base}/offer`);
           assert.equal(res.status, 201, answer);
           assert.equal(res.headers.get("content-type"), "application/sdp");
           assert.match(res.headers.get("location")!, /^\/whep\/front\/[0-9a-f-]{36}$/);
@@ -83,12 +78,7 @@ height = 240
           await assertVideo(viewer);
 
           for (const url of [`${base}/whep/front`, `${base}/offer?stream=front`]) {
-            const refused = await fetch(url, {
-              method: "POST",
-              headers: { "Content-Type": "application/sdp" },
-              body: await second.offer(),
-            });
-            const text = await refused.text();
+            const { res: refused, answer: text } = await second.post(url);
             assert.equal(refused.status, 503, text);
             assert.match(refused.headers.get("retry-after") ?? "", /^\d+$/);
             assert.match(text, /max_clients/);
@@ -270,12 +260,7 @@ height = 240
       "camera running",
       async () => (await getJson(`${base}/health`)).status === 200 || undefined,
     );
-    const res = await fetch(`${base}/whep/front`, {
-      method: "POST",
-      headers: { "Content-Type": "application/sdp" },
-      body: await viewer.offer(),
-    });
-    const answer = await res.text();
+    const { res, answer } = await viewer.post(`${base}/whep/front`);
     assert.equal(res.status, 201, answer);
     const turn = `username="edgecam"; credential="s3cret"; credential-type="password"`;
     assert.equal(

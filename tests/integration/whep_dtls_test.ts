@@ -44,12 +44,7 @@ Deno.test("WHEP: an offer of a=setup:active is answered passive and the service 
         // werift offers actpass; a client that wants to be the DTLS client says active instead.
         const offer = (await viewer.offer()).replace(/^a=setup:actpass$/m, `a=setup:${offered}`);
         assert.match(offer, new RegExp(`^a=setup:${offered}\r$`, "m"));
-        const res = await fetch(`${edgecam.url}/whep/front`, {
-          method: "POST",
-          headers: { "Content-Type": "application/sdp" },
-          body: offer,
-        });
-        const answer = await res.text();
+        const { res, answer } = await viewer.post(`${edgecam.url}/whep/front`, { offer });
         assert.equal(res.status, 201, answer);
         assert.match(answer, new RegExp(`^a=setup:${answered}\r$`, "m"), offered);
         // werift's offerer takes the role opposite to the answer's, so the viewer really is the DTLS

@@ -124,14 +124,7 @@ Deno.test("WebRTC feedback: bounded NACK retransmission, capture-time sender rep
       retransmits_suppressed: 0,
       plis: 0,
     });
-    const res = await fetch(`${base}/whep/front`, {
-      method: "POST",
-      body: await viewer.offer(),
-      headers: { "Content-Type": "application/sdp" },
-    });
-    const answer = await res.text();
-    assert.equal(res.status, 201, answer);
-    await viewer.answer(answer);
+    await viewer.connect(`${base}/whep/front`);
     await waitFor("the first packets", () => viewer.arrivals.length >= 50 || undefined);
     assert.equal((await figures(base)).viewers, 1);
 

@@ -29,13 +29,7 @@ async function freed(base: string, stream: string, timeoutMs: number): Promise<n
 /** Opens a WHEP session for `stream` with an in-process viewer; returns the viewer and session URL. */
 async function watch(base: string, stream: string): Promise<{ viewer: WhepViewer; session: string }> {
   const viewer = new WhepViewer();
-  const res = await fetch(`${base}/whep/${stream}`, {
-    method: "POST",
-    headers: { "Content-Type": "application/sdp" },
-    body: await viewer.offer(),
-  });
-  assert.equal(res.status, 201, await res.clone().text());
-  await viewer.answer(await res.text());
+  const res = await viewer.connect(`${base}/whep/${stream}`);
   return { viewer, session: `${base}${res.headers.get("location")}` };
 }
 
