@@ -33,3 +33,23 @@ export class CpuMeter {
     return (cpuSeconds() - this.#cpu) / wallS * 100;
   }
 }
+
+/**
+ * Runs one of the bench's helper scripts (next to this file) in its own Deno process, with the
+ * project's config and stdin and stdout piped. All permissions: the WebRTC viewers find their UDP
+ * sockets in /proc/self/fd, which Deno lets nothing less read.
+ */
+export function spawnBenchScript(script: string, args: string[]): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--config",
+      new URL("../../deno.json", import.meta.url).pathname,
+      "--allow-all",
+      new URL(script, import.meta.url).pathname,
+      ...args,
+    ],
+    stdin: "piped",
+    stdout: "piped",
+  }).spawn();
+}

@@ -9,7 +9,7 @@ import type { Reader } from "../../lib/reader.ts";
 import type { Stream } from "../../lib/stream.ts";
 import { rtpTimestamp } from "../../lib/webrtc/rtp.ts";
 import { lines } from "./lines.ts";
-import { CpuMeter, rssBytes } from "./proc.ts";
+import { CpuMeter, rssBytes, spawnBenchScript } from "./proc.ts";
 import { median, percentile, slope } from "./stats.ts";
 import { startStockServer } from "./stock_path.ts";
 import type { WindowReport } from "./webrtc_viewers.ts";
@@ -128,21 +128,7 @@ interface Row {
 
 /** Runs the viewer process against `postUrl` for each viewer count, sampling this process. */
 async function measurePath(postUrl: string, counts: number[], probe: SendProbe): Promise<Row[]> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--config",
-      new URL("../../deno.json", import.meta.url).pathname,
-      // All: Deno lets nothing less read /proc/self/fd, where the viewers' UDP sockets are found.
-      "--allow-all",
-      new URL("webrtc_viewers.ts", import.meta.url).pathname,
-      postUrl,
-      String(WARM_UP_MS),
-      String(WINDOW_MS),
-    ],
-    stdin: "piped",
-    stdout: "piped",
-  }).spawn();
+  const child = spawnBenchScript("webrtc_viewers.ts", [postUrl, String(WARM_UP_MS), String(WINDOW_MS)]);
   const stdin = child.stdin.getWriter();
   const out = child.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(lines())[Symbol.asyncIterator]();
   const rows: Row[] = [];
@@ -332,18 +318,7 @@ name = "bench"
   const service = await startService(config);
   const stream = service.streams.get("bench")!;
   const base = `http://127.0.0.1:${service.addr.port}`;
-  const publisher = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--config",
-      new URL("../../deno.json", import.meta.url).pathname,
-      "--allow-all",
-      new URL("whip_publisher.ts", import.meta.url).pathname,
-      `${base}/whip/bench`,
-    ],
-    stdin: "piped",
-    stdout: "piped",
-  }).spawn();
+  const publisher = spawnBenchScript("whip_publisher.ts", [`${base}/whip/bench`]);
   const stdin = publisher.stdin.getWriter();
   let probe: SendProbe | null = null;
   try {
