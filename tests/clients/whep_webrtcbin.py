@@ -64,6 +64,27 @@ def offer_over_http(webrtc, url, state, loop):
     webrtc.connect("notify::ice-gathering-state", on_gathering)
 
 
+def run_session(pipeline, loop, state, seconds):
+    """Plays the pipeline for `seconds`, or until GStreamer reports an error (kept in state["error"]),
+    then ends the WHEP or WHIP session with DELETE (with state["headers"], if any). Returns the error."""
+
+    def on_error(_bus, message):
+        state["error"] = message.parse_error()[0].message
+        loop.quit()
+
+    bus = pipeline.get_bus()
+    bus.add_signal_watch()
+    bus.connect("message::error", on_error)
+    pipeline.set_state(Gst.State.PLAYING)
+    GLib.timeout_add(int(seconds * 1000), loop.quit)
+    loop.run()
+    pipeline.set_state(Gst.State.NULL)
+    if state["session"]:
+        headers = state.get("headers", {})
+        urllib.request.urlopen(urllib.request.Request(state["session"], method="DELETE", headers=headers))
+    return state["error"]
+
+
 def main() -> int:
     url, codec, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
     Gst.init(None)
@@ -104,20 +125,7 @@ def main() -> int:
     webrtc.emit("add-transceiver", GstWebRTC.WebRTCRTPTransceiverDirection.RECVONLY,
                 Gst.Caps.from_string(CAPS[codec]))
 
-    def on_error(_bus, message):
-        state["error"] = message.parse_error()[0].message
-        loop.quit()
-
-    bus = pipeline.get_bus()
-    bus.add_signal_watch()
-    bus.connect("message::error", on_error)
-    pipeline.set_state(Gst.State.PLAYING)
-    GLib.timeout_add(int(seconds * 1000), loop.quit)
-    loop.run()
-    pipeline.set_state(Gst.State.NULL)
-    if state["session"]:
-        urllib.request.urlopen(urllib.request.Request(state["session"], method="DELETE"))
-    if state["error"]:
+    if run_session(pipeline, loop, state, seconds):
         print(f"error {state['error']}", file=sys.stderr)
         return 1
     print(f"decoded {state['frames']} {state['size']}")

@@ -7,7 +7,6 @@ Prints `published <session-url>` once the answer is applied; exits non-zero on a
 Debian's /usr/bin/python3 (python3-gst-1.0, gir1.2-nice-0.1, gstreamer1.0-nice).
 """
 import sys
-import urllib.request
 
 import gi
 
@@ -15,7 +14,7 @@ gi.require_version("Gst", "1.0")
 gi.require_version("GstWebRTC", "1.0")
 from gi.repository import GLib, Gst, GstWebRTC  # noqa: E402
 
-from whep_webrtcbin import offer_over_http  # noqa: E402
+from whep_webrtcbin import offer_over_http, run_session  # noqa: E402
 
 VIDEO = {
     "h264": "x264enc tune=zerolatency speed-preset=ultrafast bframes=0 key-int-max=30 bitrate=600 ! "
@@ -53,21 +52,7 @@ def main() -> int:
 
     webrtc.connect("notify::connection-state", on_connection)
 
-    def on_error(_bus, message):
-        state["error"] = message.parse_error()[0].message
-        loop.quit()
-
-    bus = pipeline.get_bus()
-    bus.add_signal_watch()
-    bus.connect("message::error", on_error)
-    pipeline.set_state(Gst.State.PLAYING)
-    GLib.timeout_add(int(seconds * 1000), loop.quit)
-    loop.run()
-    pipeline.set_state(Gst.State.NULL)
-    if state["session"]:
-        headers = state["headers"]
-        urllib.request.urlopen(urllib.request.Request(state["session"], method="DELETE", headers=headers))
-    if state["error"]:
+    if run_session(pipeline, loop, state, seconds):
         print(f"error {state['error']}", file=sys.stderr)
         return 1
     return 0
