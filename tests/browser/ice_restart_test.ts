@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { launchChromium } from "../helpers/browser.ts";
-import { getJson, startEdgecam, waitFor } from "../helpers/edgecam.ts";
+import { getJson, startEdgecam, waitHealthy } from "../helpers/edgecam.ts";
 
 /**
  * A WHEP client run in Chromium that plays `front`, then restarts ICE the WHIP §4.3.2 way: restartIce(),
@@ -103,10 +103,7 @@ Deno.test("Chromium restarts ICE over WHEP PATCH and keeps playing the same sess
   const edgecam = await startEdgecam({ path: "config.toml" });
   const browser = await launchChromium();
   try {
-    await waitFor(
-      "healthy",
-      async () => (await getJson(`${edgecam.url}/health`)).status === 200 ? true : undefined,
-    );
+    await waitHealthy(edgecam.url);
     const page = await browser.newPage();
     await page.goto(`${edgecam.url}/health`);
     const outcome = await page.evaluate(PAGE_RESTART) as RestartOutcome;

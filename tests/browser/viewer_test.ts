@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import { launchChromium } from "../helpers/browser.ts";
-import { getJson, startEdgecam, waitFor } from "../helpers/edgecam.ts";
+import { getJson, startEdgecam, waitFor, waitHealthy } from "../helpers/edgecam.ts";
 
 /** What a tile exposes as `tile.edgecam`: the figures the page shows. */
 interface TileFigures {
@@ -50,10 +50,7 @@ Deno.test("the viewer page: both cameras over WebRTC with live figures, on deskt
   const edgecam = await startEdgecam({ path: "config.toml" });
   const browser = await launchChromium();
   try {
-    await waitFor(
-      "healthy",
-      async () => (await getJson(`${edgecam.url}/health`)).status === 200 ? true : undefined,
-    );
+    await waitHealthy(edgecam.url);
     await Deno.mkdir("test-output", { recursive: true });
 
     await t.step(
@@ -160,10 +157,7 @@ Deno.test("a browser that closes its peer connection or leaves the page without 
     await page.close();
   };
   try {
-    await waitFor(
-      "healthy",
-      async () => (await getJson(`${edgecam.url}/health`)).status === 200 ? true : undefined,
-    );
+    await waitHealthy(edgecam.url);
     await t.step("pc.close()", () => leaveAndCheck((page) => page.evaluate("globalThis.pc.close()")));
     await t.step("navigating away", () => leaveAndCheck((page) => page.goto("about:blank")));
   } finally {
@@ -185,10 +179,7 @@ name = "front"
   });
   const browser = await launchChromium();
   try {
-    await waitFor(
-      "healthy",
-      async () => (await getJson(`${edgecam.url}/health`)).status === 200 ? true : undefined,
-    );
+    await waitHealthy(edgecam.url);
 
     await t.step("without ?token= the page loads and says it needs one", async () => {
       const page = await browser.newPage();

@@ -99,6 +99,11 @@ export async function startEdgecam(
   };
 }
 
+/** Waits until `GET /health` answers 200: every stream of the service at `url` is up. */
+export async function waitHealthy(url: string): Promise<void> {
+  await waitFor("healthy", async () => (await getJson(`${url}/health`)).status === 200 || undefined);
+}
+
 /** Polls `probe` until it returns a value other than undefined, or fails after `timeoutMs`. */
 export async function waitFor<T>(
   what: string,

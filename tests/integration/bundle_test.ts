@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { getJson, VIEWER_LINE, waitFor } from "../helpers/edgecam.ts";
+import { VIEWER_LINE, waitHealthy } from "../helpers/edgecam.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -39,7 +39,7 @@ Deno.test("the bundle artifact runs under the systemd unit's exact permission fl
     }
     reader.releaseLock();
     const url = out.match(VIEWER_LINE)![1];
-    await waitFor("healthy", async () => (await getJson(`${url}/health`)).status === 200 ? true : undefined);
+    await waitHealthy(url);
     const page = await fetch(`${url}/`);
     assert.equal(page.status, 200);
     assert.match(await page.text(), /<title>edgecam<\/title>/);

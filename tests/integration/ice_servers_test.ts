@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
-import { getJson, startEdgecam, waitFor } from "../helpers/edgecam.ts";
+import { startEdgecam, waitFor, waitHealthy } from "../helpers/edgecam.ts";
 import { WhepViewer } from "../helpers/whep_client.ts";
 
 const USER = "edgecam";
@@ -104,10 +104,7 @@ height = 240
     },
   });
   try {
-    await waitFor(
-      "camera running",
-      async () => (await getJson(`${edgecam.url}/health`)).status === 200 || undefined,
-    );
+    await waitHealthy(edgecam.url);
     const offer = await viewer.offer();
     assert.ok(
       candidatesOfType(offer, "relay").length > 0,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { getJson, startEdgecam, waitFor } from "../helpers/edgecam.ts";
+import { startEdgecam, waitFor, waitHealthy } from "../helpers/edgecam.ts";
 import { WhepViewer } from "../helpers/whep_client.ts";
 
 /** The answer's candidates as "address port". */
@@ -35,10 +35,7 @@ height = 240
     return { res, body: answer };
   };
   try {
-    await waitFor(
-      "camera running",
-      async () => (await getJson(`${base}/health`)).status === 200 || undefined,
-    );
+    await waitHealthy(base);
     // At once: werift's own port search would race and crash the service here.
     const answers = await Promise.all(viewers.slice(0, 3).map(post));
     const ports = new Set<number>();

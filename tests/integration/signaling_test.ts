@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { NAL } from "../../lib/media/h264.ts";
-import { getJson, type RunningEdgecam, startEdgecam, waitFor } from "../helpers/edgecam.ts";
+import { getJson, type RunningEdgecam, startEdgecam, waitFor, waitHealthy } from "../helpers/edgecam.ts";
 import { SignalChannel, WhepViewer } from "../helpers/whep_client.ts";
 
 /** A TCP port nobody listens on now, for a camera's webrtc_port. */
@@ -57,10 +57,7 @@ height = 240
   const base = edgecam.url;
   const wsBase = base.replace(/^http/, "ws");
   try {
-    await waitFor(
-      "cameras running",
-      async () => (await getJson(`${base}/health`)).status === 200 || undefined,
-    );
+    await waitHealthy(base);
 
     await t.step(
       "POST /offer, application/sdp: a WHEP POST on the first stream; 503 past max_clients",
@@ -256,10 +253,7 @@ height = 240
   const viewer = new WhepViewer();
   try {
     const base = edgecam.url;
-    await waitFor(
-      "camera running",
-      async () => (await getJson(`${base}/health`)).status === 200 || undefined,
-    );
+    await waitHealthy(base);
     const { res, answer } = await viewer.post(`${base}/whep/front`);
     assert.equal(res.status, 201, answer);
     const turn = `username="edgecam"; credential="s3cret"; credential-type="password"`;

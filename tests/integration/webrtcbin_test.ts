@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { getJson, startEdgecam, waitFor } from "../helpers/edgecam.ts";
+import { getJson, startEdgecam, waitFor, waitHealthy } from "../helpers/edgecam.ts";
 
 /** Debian's Python, which has the GStreamer bindings (a pyenv python3 first on PATH may not). */
 const PYTHON = "/usr/bin/python3";
@@ -30,10 +30,7 @@ Deno.test("GStreamer's webrtcbin, an independent WHEP client, decodes H.264 and 
   await requireWebrtcbin();
   const edgecam = await startEdgecam({ path: "config.toml" });
   try {
-    await waitFor(
-      "healthy",
-      async () => (await getJson(`${edgecam.url}/health`)).status === 200 ? true : undefined,
-    );
+    await waitHealthy(edgecam.url);
     const results = await Promise.all([
       run([CLIENT, `${edgecam.url}/whep/front`, "h264", "4"]),
       run([CLIENT, `${edgecam.url}/whep/rear`, "vp8", "4"]),

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { repeatFlight5AfterFinished, sessionOutcomes } from "../helpers/dtls_repeat.ts";
-import { getJson, startEdgecam, waitFor } from "../helpers/edgecam.ts";
+import { startEdgecam, waitHealthy } from "../helpers/edgecam.ts";
 
 /**
  * Sessions opened in a row. Without lib/webrtc/dtls_server.ts in the werift viewer, each of them
@@ -11,10 +11,7 @@ const SESSIONS = 4;
 Deno.test("WHEP: a werift viewer that reads the service's flight 5 twice before it is connected still plays", async () => {
   const edgecam = await startEdgecam({ path: "config.toml" });
   try {
-    await waitFor(
-      "healthy",
-      async () => (await getJson(`${edgecam.url}/health`)).status === 200 ? true : undefined,
-    );
+    await waitHealthy(edgecam.url);
     const outcomes = await sessionOutcomes(edgecam.url, "front", SESSIONS, repeatFlight5AfterFinished);
     assert.deepEqual(outcomes, Array(SESSIONS).fill("frames"));
   } finally {

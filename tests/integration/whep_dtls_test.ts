@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { DtlsClient } from "werift";
 import { repeatFlight4BeforeFinished, sessionOutcomes } from "../helpers/dtls_repeat.ts";
-import { getJson, startEdgecam, waitFor } from "../helpers/edgecam.ts";
+import { startEdgecam, waitFor, waitHealthy } from "../helpers/edgecam.ts";
 import { WhepViewer } from "../helpers/whep_client.ts";
 
 /**
@@ -14,10 +14,7 @@ const SESSIONS = 8;
 Deno.test("WHEP: media flows when the viewer's DTLS server sends its flight 4 twice (retransmission)", async () => {
   const edgecam = await startEdgecam({ path: "config.toml" });
   try {
-    await waitFor(
-      "healthy",
-      async () => (await getJson(`${edgecam.url}/health`)).status === 200 ? true : undefined,
-    );
+    await waitHealthy(edgecam.url);
     const outcomes = await sessionOutcomes(edgecam.url, "front", SESSIONS, repeatFlight4BeforeFinished);
     assert.deepEqual(outcomes, Array(SESSIONS).fill("frames"));
   } finally {
@@ -28,10 +25,7 @@ Deno.test("WHEP: media flows when the viewer's DTLS server sends its flight 4 tw
 Deno.test("WHEP: an offer of a=setup:active is answered passive and the service is the DTLS server", async () => {
   const edgecam = await startEdgecam({ path: "config.toml" });
   try {
-    await waitFor(
-      "healthy",
-      async () => (await getJson(`${edgecam.url}/health`)).status === 200 ? true : undefined,
-    );
+    await waitHealthy(edgecam.url);
     for (
       const [offered, answered, viewerRole] of [
         ["active", "passive", "client"],

@@ -9,7 +9,7 @@ import {
 } from "werift";
 import { DEFAULT_RETRANSMIT_LIMITS, RTP_HEADER_BYTES } from "../../lib/webrtc/nack.ts";
 import { epochMsFromNtp } from "../../lib/webrtc/sender_report.ts";
-import { getJson, startEdgecam, waitFor } from "../helpers/edgecam.ts";
+import { getJson, startEdgecam, waitFor, waitHealthy } from "../helpers/edgecam.ts";
 import { WhepViewer } from "../helpers/whep_client.ts";
 import { WsPlayer } from "../helpers/ws_player.ts";
 
@@ -113,10 +113,7 @@ Deno.test("WebRTC feedback: bounded NACK retransmission, capture-time sender rep
   const base = edgecam.url;
   const viewer = new FeedbackViewer();
   try {
-    await waitFor(
-      "the camera running",
-      async () => (await getJson(`${base}/health`)).status === 200 || undefined,
-    );
+    await waitHealthy(base);
     assert.deepEqual(await figures(base), {
       viewers: 0,
       nacks: 0,

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { RTCPeerConnection, useH264 } from "werift";
 import { ConflictError } from "../../lib/errors.ts";
 import { remoteCredentials, restartIce } from "../../lib/webrtc/ice_restart.ts";
-import { getJson, startEdgecam, waitFor } from "../helpers/edgecam.ts";
+import { getJson, startEdgecam, waitFor, waitHealthy } from "../helpers/edgecam.ts";
 import { WhepViewer } from "../helpers/whep_client.ts";
 
 const SDP = { "Content-Type": "application/sdp" };
@@ -18,7 +18,7 @@ Deno.test("WHEP: ICE restart over PATCH keeps the session and its media (WHIP §
   const base = edgecam.url;
   const viewer = new WhepViewer();
   try {
-    await waitFor("healthy", async () => (await getJson(`${base}/health`)).status === 200 ? true : undefined);
+    await waitHealthy(base);
     const res = await fetch(`${base}/whep/front`, {
       method: "POST",
       headers: SDP,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { sendAlert } from "../helpers/dtls_alert.ts";
-import { getJson, startEdgecam, waitFor } from "../helpers/edgecam.ts";
+import { getJson, startEdgecam, waitFor, waitHealthy } from "../helpers/edgecam.ts";
 import { WhepViewer } from "../helpers/whep_client.ts";
 
 interface StreamJson {
@@ -36,10 +36,7 @@ async function watch(base: string, stream: string): Promise<{ viewer: WhepViewer
 Deno.test("a camera restart does not end a WHEP session: frames resume with no renegotiation", async () => {
   const edgecam = await startEdgecam({ path: "config.toml" });
   try {
-    await waitFor(
-      "healthy",
-      async () => (await getJson(`${edgecam.url}/health`)).status === 200 ? true : undefined,
-    );
+    await waitHealthy(edgecam.url);
     const { viewer, session } = await watch(edgecam.url, "front");
     await waitFor("first frames", () => viewer.frames.length >= 30 ? true : undefined);
     const { body: before } = await getJson<StreamJson>(`${edgecam.url}/api/streams/front`);
@@ -76,10 +73,7 @@ Deno.test("a viewer that vanishes without DELETE is freed by ICE consent expiry"
     stderr: "inherit",
   }).spawn();
   try {
-    await waitFor(
-      "healthy",
-      async () => (await getJson(`${edgecam.url}/health`)).status === 200 ? true : undefined,
-    );
+    await waitHealthy(edgecam.url);
     const lines = client.stdout.pipeThrough(new TextDecoderStream()).getReader();
     let out = "";
     while (!/frames 30/.test(out)) {
@@ -114,10 +108,7 @@ Deno.test("a viewer that vanishes without DELETE is freed by ICE consent expiry"
 Deno.test("a viewer that closes its peer connection without DELETE is freed at once by its DTLS close_notify", async () => {
   const edgecam = await startEdgecam({ path: "config.toml" });
   try {
-    await waitFor(
-      "healthy",
-      async () => (await getJson(`${edgecam.url}/health`)).status === 200 ? true : undefined,
-    );
+    await waitHealthy(edgecam.url);
     const { viewer, session } = await watch(edgecam.url, "front");
     await waitFor("first frames", () => viewer.frames.length >= 30 ? true : undefined);
     assert.equal((await getJson<StreamJson>(`${edgecam.url}/api/streams/front`)).body.webrtc.viewers, 1);
@@ -138,10 +129,7 @@ Deno.test("a viewer that closes its peer connection without DELETE is freed at o
 Deno.test("alerts that are not the viewer's own closing leave its session and video alone; a fatal one ends it", async () => {
   const edgecam = await startEdgecam({ path: "config.toml" });
   try {
-    await waitFor(
-      "healthy",
-      async () => (await getJson(`${edgecam.url}/health`)).status === 200 ? true : undefined,
-    );
+    await waitHealthy(edgecam.url);
     const { viewer, session } = await watch(edgecam.url, "front");
     await waitFor("first frames", () => viewer.frames.length >= 30 ? true : undefined);
     // Unauthenticated or not a closure: werift alone would set the transport "closed" on the first two,
