@@ -5,15 +5,15 @@
  * the session is DELETEd when it stops. Any failure (refused POST, ICE or DTLS failure, an upstream
  * that goes silent) is retried with backoff for as long as the service runs.
  */
-import { RTCPeerConnection, useH264, useVP8 } from "werift";
+import { RTCPeerConnection, useH264, useOPUS, useVP8 } from "werift";
 import type { PushTarget, SupervisorConfig } from "../config.ts";
 import { logger } from "../log.ts";
 import { backoffDelay } from "../sources/supervisor.ts";
 import type { Stream } from "../stream.ts";
-import { type IceOptions, parseIceServerLinks } from "../webrtc/ice.ts";
+import { candidateTypes, type IceOptions, parseIceServerLinks } from "../webrtc/ice.ts";
 import { DEFAULT_PROFILE_LEVEL_ID } from "../webrtc/offer.ts";
 import { correctTransports, gatheringComplete } from "../webrtc/peer_session.ts";
-import { sendAccessUnits, StreamPacketizer } from "../webrtc/rtp.ts";
+import { forwardAudio, sendAccessUnits, StreamPacketizer } from "../webrtc/rtp.ts";
 import { emptyFeedbackCounts, ViewerRtp } from "../webrtc/viewer_rtp.ts";
 
 /** Where a push is in its life. */
@@ -29,6 +29,13 @@ export interface PushStatus {
   last_error: string | null;
   /** The upstream session URL while there is one. */
   session: string | null;
+  /**
+   * The local ICE candidates of the current session by type (`host`, `srflx`, `relay`): `srflx` and
+   * `relay` come from the ICE servers in the upstream's Link header, and show that they answer.
+   */
+  candidates: Record<string, number>;
+  /** The type of the local candidate ICE chose while connected (`relay`: through the upstream's TURN). */
+  route: string | null;
 }
 
 /** An HTTP exchange with the upstream that does not answer within this is a failure. */
@@ -59,7 +66,15 @@ export class WhipPush {
     private readonly backoff: SupervisorConfig,
   ) {
     this.#log = logger(`push ${stream.name}`);
-    this.#status = { url: target.url, state: "waiting", attempt: 0, last_error: null, session: null };
+    this.#status = {
+      url: target.url,
+      state: "waiting",
+      attempt: 0,
+      last_error: null,
+      session: null,
+      candidates: {},
+      route: null,
+    };
     this.#packetizer = new StreamPacketizer(stream.codec);
   }
 
@@ -104,7 +119,15 @@ export class WhipPush {
       if (this.#stopping) return;
       attempt = performance.now() - started >= STABLE_MS ? 1 : attempt + 1;
       const delay = backoffDelay(attempt, this.backoff.restartDelayMs, this.backoff.restartDelayMaxMs);
-      this.#status = { ...this.#status, state: "retrying", attempt, last_error: why, session: null };
+      this.#status = {
+        ...this.#status,
+        state: "retrying",
+        attempt,
+        last_error: why,
+        session: null,
+        candidates: {},
+        route: null,
+      };
       this.#log.warn(`${this.target.url}: ${why}; retry ${attempt} in ${delay} ms`);
       await this.#sleep(delay);
     }
@@ -123,10 +146,16 @@ export class WhipPush {
   /** One upstream session, from POST to its end; resolves with why it ended. */
   async #session(): Promise<string> {
     const ice = this.iceOptions();
-    const pc = new RTCPeerConnection({ codecs: { video: [this.#codec()] }, ...ice });
+    // Opus where the stream may carry it (a WHIP path); video first, so its m-line is the one the
+    // trickled candidates are for (the BUNDLE tag).
+    const audio = this.stream.hasAudio ? { audio: [useOPUS()] } : {};
+    const pc = new RTCPeerConnection({ codecs: { video: [this.#codec()], ...audio }, ...ice });
     let location: string | undefined;
     try {
       const { sender } = pc.addTransceiver("video", { direction: "sendonly" });
+      const audioSender = this.stream.hasAudio
+        ? pc.addTransceiver("audio", { direction: "sendonly" }).sender
+        : undefined;
       const offer = await pc.createOffer();
       const res = await this.#fetch(this.target.url, {
         method: "POST",
@@ -145,15 +174,20 @@ export class WhipPush {
       await pc.setLocalDescription(offer);
       await pc.setRemoteDescription({ type: "answer", sdp: body });
       await gatheringComplete(pc);
-      await this.#trickle(location, etag, pc.localDescription!.sdp);
+      const localSdp = pc.localDescription!.sdp;
+      this.#status = { ...this.#status, candidates: candidateTypes(localSdp) };
+      await this.#trickle(location, etag, localSdp);
       const ended = this.#watch(pc, sender);
       await ended.connected;
-      this.#status = { ...this.#status, state: "connected", attempt: 0, last_error: null };
-      this.#log.info(`${this.target.url}: connected (${location})`);
+      const route = pc.iceTransports[0]?.connection.nominated?.localCandidate.type ?? null;
+      this.#status = { ...this.#status, state: "connected", attempt: 0, last_error: null, route };
+      this.#log.info(`${this.target.url}: connected (${location}) through a ${route} candidate`);
       const reader = this.stream.subscribe();
       const rtp = new ViewerRtp(sender, pc.cname, emptyFeedbackCounts());
       const sending = sendAccessUnits(reader, this.#packetizer, rtp);
+      const stopAudio = audioSender ? forwardAudio(this.stream, audioSender) : undefined;
       const why = await ended.why;
+      stopAudio?.();
       reader.close();
       rtp.close();
       await sending;

@@ -99,3 +99,10 @@ export function parseIceServerLinks(header: string | null): IceServer[] {
     }];
   });
 }
+
+/** The candidates of an SDP, counted by type (`host`, `srflx`, `prflx`, `relay`). */
+export function candidateTypes(sdp: string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const [, type] of sdp.matchAll(/^a=candidate:.* typ (\w+)/gm)) counts[type] = (counts[type] ?? 0) + 1;
+  return counts;
+}

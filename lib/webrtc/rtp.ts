@@ -1,7 +1,8 @@
 import { Buffer } from "node:buffer";
-import { H264Packetizer, Vp8Packetizer } from "werift";
+import { H264Packetizer, type RTCRtpSender, RtpHeader, RtpPacket, Vp8Packetizer } from "werift";
 import type { AccessUnit } from "../media/access_unit.ts";
 import type { Codec } from "../media/access_unit.ts";
+import type { Stream } from "../stream.ts";
 
 /** RTP payload size that fits a 1280-byte path MTU with the SRTP, UDP and IP overhead on top. */
 const MAX_PAYLOAD_BYTES = 1200;
@@ -75,4 +76,21 @@ export async function sendAccessUnits(
     const timestamp = rtpTimestamp(au.pts90k);
     for (const shared of packetizer.payloads(au)) rtp.send(shared, timestamp);
   }
+}
+
+/**
+ * Sends every Opus packet of `stream` from now on through `sender`, which puts the peer's SSRC and
+ * payload type on it; returns the function that stops. Audio is a few small packets a second:
+ * werift's per-packet bookkeeping costs nothing worth avoiding.
+ */
+export function forwardAudio(stream: Stream, sender: RTCRtpSender): () => void {
+  return stream.onAudio((packet) => {
+    const header = new RtpHeader({
+      sequenceNumber: packet.sequenceNumber,
+      timestamp: packet.timestamp,
+      marker: packet.marker,
+    });
+    const payload = Buffer.from(packet.payload.buffer, packet.payload.byteOffset, packet.payload.byteLength);
+    sender.sendRtp(new RtpPacket(header, payload)).catch(() => {});
+  });
 }

@@ -1,13 +1,12 @@
-import { RTCPeerConnection, type RTCRtpSender, RtpHeader, RtpPacket, useH264, useOPUS, useVP8 } from "werift";
-import { Buffer } from "node:buffer";
+import { RTCPeerConnection, type RTCRtpSender, useH264, useOPUS, useVP8 } from "werift";
 import { ConflictError, UnavailableError } from "../errors.ts";
 import { logger } from "../log.ts";
 import type { Reader } from "../reader.ts";
-import type { AudioPacket, Stream } from "../stream.ts";
+import type { Stream } from "../stream.ts";
 import type { IceOptions } from "./ice.ts";
 import { chooseCodec, chooseOpus, parseVideoOffer, type VideoOffer, withProfileLevelId } from "./offer.ts";
 import { type IceRestartAnswer, PeerSession, PeerSessions, type SessionAnswer } from "./peer_session.ts";
-import { sendAccessUnits, StreamPacketizer } from "./rtp.ts";
+import { forwardAudio, sendAccessUnits, StreamPacketizer } from "./rtp.ts";
 import { emptyFeedbackCounts, type FeedbackCounts, ViewerRtp } from "./viewer_rtp.ts";
 
 const log = logger("whep");
@@ -38,10 +37,7 @@ class WhepSession extends PeerSession {
   }
 
   protected connected(): void {
-    if (this.audioSender) {
-      const sender = this.audioSender;
-      this.#stopAudio = this.stream.onAudio((packet) => sendAudio(sender, packet));
-    }
+    if (this.audioSender) this.#stopAudio = forwardAudio(this.stream, this.audioSender);
     void this.#send();
   }
 
@@ -72,20 +68,6 @@ class WhepSession extends PeerSession {
         `suppressed ${retransmitsSuppressed}, PLIs ${plis}, RTT ${rtt}`,
     );
   }
-}
-
-/**
- * Sends one Opus packet through werift's sender, which puts the viewer's SSRC and payload type on it.
- * Audio is a few small packets a second: werift's per-packet bookkeeping costs nothing worth avoiding.
- */
-function sendAudio(sender: RTCRtpSender, packet: AudioPacket): void {
-  const header = new RtpHeader({
-    sequenceNumber: packet.sequenceNumber,
-    timestamp: packet.timestamp,
-    marker: packet.marker,
-  });
-  const payload = Buffer.from(packet.payload.buffer, packet.payload.byteOffset, packet.payload.byteLength);
-  sender.sendRtp(new RtpPacket(header, payload)).catch(() => {});
 }
 
 /**

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { getJson, startEdgecam, waitFor } from "../helpers/edgecam.ts";
+import { startTurnServer } from "../helpers/turn.ts";
 import { WhepViewer } from "../helpers/whep_client.ts";
+import { WhipPublisher } from "../helpers/whip_client.ts";
 
 const TOKEN = "central-publish-0123456789";
 
@@ -18,10 +20,12 @@ interface PushStatus {
   attempt: number;
   last_error: string | null;
   session: string | null;
+  candidates: Record<string, number>;
+  route: string | null;
 }
 
-async function pushOf(base: string): Promise<PushStatus> {
-  const { body } = await getJson<{ push: PushStatus[] }>(`${base}/api/streams/cam`);
+async function pushOf(base: string, stream = "cam"): Promise<PushStatus> {
+  const { body } = await getJson<{ push: PushStatus[] }>(`${base}/api/streams/${stream}`);
   return body.push[0];
 }
 
@@ -102,5 +106,60 @@ token = "${TOKEN}"
     for (const viewer of viewers) await viewer.close();
     await a.stop();
     await b.stop();
+  }
+});
+
+Deno.test("push of a WHIP path: gathers with the STUN and TURN servers of B's Link header, and carries Opus", async () => {
+  const turn = await startTurnServer();
+  const portB = freePort();
+  // A has no ICE servers of its own: a srflx or relay candidate of its push can only come from B's Link.
+  const b = await startEdgecam({
+    port: portB,
+    toml: `${turn.webrtcToml}
+[[paths]]
+name = "pi1"
+`,
+  });
+  const a = await startEdgecam({
+    toml: `
+[webrtc]
+interfaces_include = ["lo"]
+[[paths]]
+name = "live"
+[[paths.push]]
+url = "http://127.0.0.1:${portB}/whip/pi1"
+`,
+  });
+  const publisher = new WhipPublisher("h264", { audio: true });
+  const viewer = new WhepViewer({ audio: true });
+  try {
+    const { res, answer } = await publisher.publish(`${a.url}/whip/live`);
+    assert.equal(res.status, 201, answer);
+    await waitFor(
+      "A's push of the WHIP path connected",
+      async () => (await pushOf(a.url, "live")).state === "connected" || undefined,
+      30_000,
+    );
+    const push = await pushOf(a.url, "live");
+    assert.ok(push.candidates.host > 0, JSON.stringify(push));
+    assert.ok(push.candidates.srflx > 0, `no srflx candidate from B's STUN server: ${JSON.stringify(push)}`);
+    assert.ok(push.candidates.relay > 0, `no relay candidate from B's TURN server: ${JSON.stringify(push)}`);
+    assert.ok(["host", "srflx", "relay"].includes(push.route!), JSON.stringify(push));
+
+    await viewer.connect(`${b.url}/whep/pi1`);
+    await waitFor(
+      "video and Opus from A's publisher at B's viewer",
+      () => viewer.frames.length >= 30 && viewer.audioPackets >= 50 || undefined,
+      20_000,
+    );
+  } catch (err) {
+    console.error(`--- A ---\n${a.log()}\n--- B ---\n${b.log()}`);
+    throw err;
+  } finally {
+    await viewer.close();
+    await publisher.close();
+    await a.stop();
+    await b.stop();
+    await turn.stop();
   }
 });

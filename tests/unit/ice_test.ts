@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { parseConfig, type WebrtcConfig } from "../../lib/config.ts";
 import {
+  candidateTypes,
   type HostInterface,
   type IceOptions,
   iceServerLinks,
@@ -121,4 +122,33 @@ Deno.test("parseIceServerLinks reads back what iceServerLinks announces, and ign
   ]);
   assert.deepEqual(parseIceServerLinks(null), []);
   assert.deepEqual(parseIceServerLinks("garbage"), []);
+});
+
+Deno.test("candidateTypes counts an SDP's candidates by type, across m-lines", async (t) => {
+  const cases: [string, string, Record<string, number>][] = [
+    ["no candidates", "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n", {}],
+    [
+      "host, srflx and relay",
+      [
+        "m=video 9 UDP/TLS/RTP/SAVPF 96",
+        "a=candidate:1 1 udp 2130706431 192.168.1.20 50000 typ host",
+        "a=candidate:2 1 udp 2130706431 127.0.0.1 50001 typ host",
+        "a=candidate:3 1 udp 1694498815 203.0.113.7 50000 typ srflx raddr 192.168.1.20 rport 50000",
+        "m=audio 9 UDP/TLS/RTP/SAVPF 111",
+        "a=candidate:4 1 udp 16777215 198.51.100.2 61000 typ relay raddr 203.0.113.7 rport 50000",
+        "a=end-of-candidates",
+      ].join("\r\n"),
+      { host: 2, srflx: 1, relay: 1 },
+    ],
+    [
+      "LF line ends",
+      "a=candidate:1 1 udp 1 10.0.0.1 1 typ host\na=candidate:2 1 udp 1 10.0.0.1 2 typ host\n",
+      {
+        host: 2,
+      },
+    ],
+  ];
+  for (const [name, sdp, expected] of cases) {
+    await t.step(name, () => assert.deepEqual(candidateTypes(sdp), expected));
+  }
 });
