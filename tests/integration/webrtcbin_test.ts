@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { getJson, startEdgecam, waitFor, waitHealthy } from "../helpers/edgecam.ts";
+import { WhepViewer } from "../helpers/whep_client.ts";
+import { WhipPublisher } from "../helpers/whip_client.ts";
 
 /** Debian's Python, which has the GStreamer bindings (a pyenv python3 first on PATH may not). */
 const PYTHON = "/usr/bin/python3";
@@ -101,6 +103,67 @@ Deno.test("GStreamer's webrtcbin publishes H.264 and VP8 with Opus over WHIP; a 
       }
       await child.output();
     }
+    await edgecam.stop();
+  }
+});
+
+Deno.test("a publisher that vanishes (SIGKILL: no DELETE, no close_notify): consent expires, the stream waits, its viewer stays and resumes", async () => {
+  await requireWebrtcbin();
+  const edgecam = await startEdgecam({ toml: `[[paths]]\nname = "gone"\n` });
+  const publisher = new Deno.Command(PYTHON, {
+    args: [PUBLISHER, `${edgecam.url}/whip/gone`, "h264", "120"],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const viewer = new WhepViewer();
+  const comeback = new WhipPublisher("h264");
+  const stateOf = async () =>
+    (await getJson<{ state: string; last_error: string | null; webrtc: { viewers: number } }>(
+      `${edgecam.url}/api/streams/gone`,
+    )).body;
+  try {
+    await waitFor(
+      "the webrtcbin publisher running",
+      async () => (await stateOf()).state === "running" || undefined,
+      20_000,
+    );
+    await viewer.connect(`${edgecam.url}/whep/gone`);
+    await waitFor("the viewer decoding", () => viewer.frames.length >= 30 || undefined, 20_000);
+
+    publisher.kill("SIGKILL");
+    await publisher.status;
+    const killedAt = performance.now();
+    // RFC 7675: consent is lost 30 s after the last answered check; werift checks every ~5 s.
+    const gone = await waitFor(
+      "the stream waiting after consent expiry",
+      async () => {
+        const state = await stateOf();
+        return state.state === "waiting" ? state : undefined;
+      },
+      45_000,
+    );
+    assert.match(gone.last_error ?? "", /consent expired/);
+    assert.ok(performance.now() - killedAt >= 20_000, "waited for consent, not for something else");
+    assert.equal(gone.webrtc.viewers, 1, "the viewer's session outlives the publisher");
+    assert.equal(viewer.pc.connectionState, "connected");
+
+    const before = viewer.frames.length;
+    const { res, answer } = await comeback.publish(`${edgecam.url}/whip/gone`);
+    assert.equal(res.status, 201, answer);
+    await waitFor(
+      "the same viewer playing the new publisher",
+      () => viewer.frames.length >= before + 30 || undefined,
+      20_000,
+    );
+  } finally {
+    try {
+      publisher.kill("SIGKILL");
+    } catch {
+      // Already killed.
+    }
+    await publisher.status;
+    await comeback.close();
+    await viewer.close();
     await edgecam.stop();
   }
 });
