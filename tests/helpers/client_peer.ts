@@ -1,7 +1,16 @@
 import assert from "node:assert/strict";
-import { IceCandidate, RTCIceParameters, type RTCPeerConnection } from "werift";
+import { IceCandidate, RTCIceParameters, type RTCPeerConnection, useH264 } from "werift";
 import { handleClientHandshakesOnce } from "../../lib/webrtc/dtls_server.ts";
 import { receiveAcrossRollovers } from "../../lib/webrtc/srtp_rollover.ts";
+
+/** werift's H.264 codec, offering `profileLevelId` if given. */
+export function h264Codec(profileLevelId?: string) {
+  return profileLevelId
+    ? useH264({
+      parameters: `level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=${profileLevelId}`,
+    })
+    : useH264();
+}
 
 /**
  * A werift peer in the test process acting as a WHEP or WHIP client: it offers, applies the answer

@@ -1,5 +1,5 @@
-import { type PeerConfig, RTCPeerConnection, type RTCRtpTransceiver, useH264, useOPUS, useVP8 } from "werift";
-import { ClientPeer } from "./client_peer.ts";
+import { type PeerConfig, RTCPeerConnection, type RTCRtpTransceiver, useOPUS, useVP8 } from "werift";
+import { ClientPeer, h264Codec } from "./client_peer.ts";
 
 /** One received frame: its RTP timestamp and arrival time. */
 export interface ReceivedFrame {
@@ -24,11 +24,17 @@ export class WhepViewer extends ClientPeer {
   videoSsrc: number | undefined;
   readonly #video: RTCRtpTransceiver;
 
-  /** `ice` adds to the loopback-only ICE setup, e.g. a TURN server and a relay-only policy. */
-  constructor(options: { audio?: boolean; ice?: Partial<PeerConfig> } = {}) {
+  /**
+   * `ice` adds to the loopback-only ICE setup, e.g. a TURN server and a relay-only policy;
+   * `profileLevelId` is the H.264 profile offered (werift's default 42e01f otherwise).
+   */
+  constructor(options: { audio?: boolean; ice?: Partial<PeerConfig>; profileLevelId?: string } = {}) {
     super(
       new RTCPeerConnection({
-        codecs: { video: [useH264(), useVP8()], ...(options.audio ? { audio: [useOPUS()] } : {}) },
+        codecs: {
+          video: [h264Codec(options.profileLevelId), useVP8()],
+          ...(options.audio ? { audio: [useOPUS()] } : {}),
+        },
         iceAdditionalHostAddresses: ["127.0.0.1"],
         iceUseIpv6: false,
         ...options.ice,

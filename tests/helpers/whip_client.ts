@@ -1,10 +1,10 @@
 import { Buffer } from "node:buffer";
-import { RTCPeerConnection, type RTCRtpSender, RtpHeader, RtpPacket, useH264, useOPUS, useVP8 } from "werift";
+import { RTCPeerConnection, type RTCRtpSender, RtpHeader, RtpPacket, useOPUS, useVP8 } from "werift";
 import type { Codec } from "../../lib/media/access_unit.ts";
 import { H264Assembler } from "../../lib/media/h264.ts";
 import { WebmDemuxer } from "../../lib/media/webm.ts";
 import { StreamPacketizer } from "../../lib/webrtc/rtp.ts";
-import { ClientPeer } from "./client_peer.ts";
+import { ClientPeer, h264Codec } from "./client_peer.ts";
 
 const FIXTURES = new URL("../fixtures/", import.meta.url);
 
@@ -41,11 +41,15 @@ export class WhipPublisher extends ClientPeer {
   readonly #packetizer: StreamPacketizer;
   #timers: ReturnType<typeof setInterval>[] = [];
 
-  constructor(readonly codec: Codec, options: { audio?: boolean; fixture?: string } = {}) {
+  /** `profileLevelId`: the H.264 profile and level offered (werift's default 42e01f otherwise). */
+  constructor(
+    readonly codec: Codec,
+    options: { audio?: boolean; fixture?: string; profileLevelId?: string } = {},
+  ) {
     super(
       new RTCPeerConnection({
         codecs: {
-          video: [codec === "h264" ? useH264() : useVP8()],
+          video: [codec === "h264" ? h264Codec(options.profileLevelId) : useVP8()],
           ...(options.audio ? { audio: [useOPUS()] } : {}),
         },
         iceAdditionalHostAddresses: ["127.0.0.1"],

@@ -375,6 +375,42 @@ Deno.test("WHIP: every checklist row at the HTTP level, with live media to WHEP 
       assert.equal(viewer.mimeType, "video/VP8");
     });
 
+    await t.step(
+      "a High-profile 1080p publisher is taken as it is; a viewer offering High decodes it",
+      async () => {
+        const high = await publisher("h264", "high", {
+          fixture: "testsrc_h264_high_1920x1080.h264",
+          profileLevelId: "640028",
+        });
+        assert.equal(high.res.status, 201, high.answer);
+        assert.match(high.answer, /profile-level-id=640028/);
+        await waitFor(
+          "1080p in status",
+          async () => (await streamState(base, "high"))?.width === 1080 * 16 / 9 || undefined,
+        );
+        const { body } = await getJson<{ profile_level_id: string; height: number }>(
+          `${base}/api/streams/high`,
+        );
+        assert.equal(body.profile_level_id, "640028", "from the publisher's SPS");
+        assert.equal(body.height, 1080);
+        const viewer = new WhepViewer({ profileLevelId: "64001f" });
+        closers.push(() => viewer.close());
+        await viewer.connect(`${base}/whep/high`);
+        await waitFor("High 1080p at the viewer", () => viewer.frames.length >= 30 || undefined, 20_000);
+        const baselineOnly = await fetch(`${base}/whep/high`, {
+          method: "POST",
+          headers: SDP,
+          body: await new WhepViewer().offer(),
+        });
+        assert.equal(
+          baselineOnly.status,
+          422,
+          "a viewer without High is refused, not sent what it cannot decode",
+        );
+        await baselineOnly.body?.cancel();
+      },
+    );
+
     await t.step("B-frames are flagged in status and the log, with the fix", async () => {
       const b = await publisher("h264", "bframes", { fixture: "testsrc_h264_bframes_320x240.h264" });
       assert.equal(b.res.status, 201, b.answer);
