@@ -41,10 +41,13 @@ export class WhipPublisher extends ClientPeer {
   readonly #packetizer: StreamPacketizer;
   #timers: ReturnType<typeof setInterval>[] = [];
 
-  /** `profileLevelId`: the H.264 profile and level offered (werift's default 42e01f otherwise). */
+  /**
+   * `audio`: Opus too, its m-line after the video one or, with "first", before it as OBS orders them;
+   * `profileLevelId`: the H.264 profile and level offered (werift's default 42e01f otherwise).
+   */
   constructor(
     readonly codec: Codec,
-    options: { audio?: boolean; fixture?: string; profileLevelId?: string } = {},
+    options: { audio?: boolean | "first"; fixture?: string; profileLevelId?: string } = {},
   ) {
     super(
       new RTCPeerConnection({
@@ -60,11 +63,11 @@ export class WhipPublisher extends ClientPeer {
       options.fixture ?? (codec === "h264" ? "testsrc_h264_320x240.h264" : "testsrc_vp8_320x240.webm"),
     );
     this.#packetizer = new StreamPacketizer(codec);
+    const addAudio = () => this.pc.addTransceiver("audio", { direction: "sendonly" }).sender;
+    const audioFirst = options.audio === "first" ? addAudio() : undefined;
     this.#video = this.pc.addTransceiver("video", { direction: "sendonly" }).sender;
     this.#video.onPictureLossIndication.subscribe(() => this.plis++);
-    this.#audio = options.audio
-      ? this.pc.addTransceiver("audio", { direction: "sendonly" }).sender
-      : undefined;
+    this.#audio = audioFirst ?? (options.audio ? addAudio() : undefined);
   }
 
   /** Starts sending once connected: video at 30 fps, audio (if any) every 20 ms. */

@@ -201,7 +201,9 @@ Deno.test("WHIP: every checklist row at the HTTP level, with live media to WHEP 
     await t.step(
       "POST 201: answer with every candidate, Location, strong ETag; media reaches viewers",
       async () => {
-        first = await publisher("h264", "obs", { audio: true });
+        // Audio m-line first, as OBS sends it.
+        first = await publisher("h264", "obs", { audio: "first" });
+        assert.match(first.answer, /^m=audio[^]*^m=video/m, "the answer keeps the offer's order");
         assert.equal(first.res.status, 201, first.answer);
         assert.equal(first.res.headers.get("content-type"), "application/sdp");
         assert.match(first.res.headers.get("location")!, /^\/whip\/obs\/[0-9a-f-]{36}$/);
