@@ -208,7 +208,10 @@ export class WhipPush {
     });
   }
 
-  /** PATCHes every local candidate and end-of-candidates (RFC 8840) to the session. */
+  /**
+   * PATCHes every local candidate and end-of-candidates (RFC 8840) to the session; an upstream
+   * without trickle (405, 501) is no failure.
+   */
   async #trickle(location: string, etag: string, localSdp: string): Promise<void> {
     const line = (name: string) => localSdp.match(new RegExp(`^a=${name}:.*$`, "m"))?.[0].trim();
     const candidates = localSdp.split(/\r?\n/).filter((l) => l.startsWith("a=candidate:"));
@@ -227,6 +230,12 @@ export class WhipPush {
       body: fragment,
     });
     const body = await res.text();
+    // RFC 9725 §4.3.1: a session without trickle answers 405 or 501. Our connectivity checks then
+    // reach it from our addresses, which it learns as peer-reflexive candidates (RFC 8445 §7.3.1.3).
+    if (res.status === 405 || res.status === 501) {
+      this.#log.info(`${this.target.url}: the upstream takes no trickled candidates (${res.status})`);
+      return;
+    }
     if (res.status !== 204 && res.status !== 200) {
       throw new Error(`PATCH answered ${res.status} ${body.split("\n")[0]}`);
     }

@@ -163,3 +163,66 @@ url = "http://127.0.0.1:${portB}/whip/pi1"
     await turn.stop();
   }
 });
+
+/**
+ * B behind a proxy that answers PATCH with 405, as a WHIP server without trickle does (RFC 9725
+ * §4.3.1); everything else goes through to B.
+ */
+function withoutTrickle(b: string): { url: string; refused: () => number; close(): Promise<void> } {
+  let refused = 0;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    if (req.method === "PATCH") {
+      refused++;
+      await req.body?.cancel();
+      return new Response("trickle not supported\n", { status: 405, headers: { Allow: "POST, DELETE" } });
+    }
+    const url = new URL(req.url);
+    const res = await fetch(`${b}${url.pathname}`, {
+      method: req.method,
+      headers: req.headers,
+      body: req.body,
+    });
+    return new Response(res.body, { status: res.status, headers: res.headers });
+  });
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    refused: () => refused,
+    close: () => server.shutdown(),
+  };
+}
+
+Deno.test("push to an upstream without trickle (PATCH 405): A's checks reach it anyway and B's viewer plays", async () => {
+  const b = await startEdgecam({ toml: `[[paths]]\nname = "pi1"\n` });
+  const proxy = withoutTrickle(b.url);
+  const a = await startEdgecam({
+    toml: `
+[[cameras]]
+name = "cam"
+source = "test"
+width = 320
+height = 240
+
+[[cameras.push]]
+url = "${proxy.url}/whip/pi1"
+`,
+  });
+  let viewer: WhepViewer | undefined;
+  try {
+    await waitFor(
+      "A's push connected without trickle",
+      async () => (await pushOf(a.url)).state === "connected" || undefined,
+      20_000,
+    );
+    assert.equal(proxy.refused(), 1, "A tried to trickle once");
+    viewer = await watchOnB(b.url);
+    assert.match(a.log(), /takes no trickled candidates \(405\)/);
+  } catch (err) {
+    console.error(`--- A ---\n${a.log()}\n--- B ---\n${b.log()}`);
+    throw err;
+  } finally {
+    await viewer?.close();
+    await a.stop();
+    await proxy.close();
+    await b.stop();
+  }
+});
