@@ -24,6 +24,20 @@ interface PushStatus {
   route: string | null;
 }
 
+/** A's config: a 320x240 test camera "cam" and its push target table, open for more keys. */
+function cameraPushedTo(url: string): string {
+  return `
+[[cameras]]
+name = "cam"
+source = "test"
+width = 320
+height = 240
+
+[[cameras.push]]
+url = "${url}"
+`;
+}
+
 async function pushOf(base: string, stream = "cam"): Promise<PushStatus> {
   const { body } = await getJson<{ push: PushStatus[] }>(`${base}/api/streams/${stream}`);
   return body.push[0];
@@ -46,15 +60,7 @@ Deno.test("push: A's camera is published to B over WHIP; a viewer on B gets it; 
 [supervisor]
 restart_delay_ms = 200
 restart_delay_max_ms = 1000
-
-[[cameras]]
-name = "cam"
-source = "test"
-width = 320
-height = 240
-
-[[cameras.push]]
-url = "http://127.0.0.1:${portB}/whip/pi1"
+${cameraPushedTo(`http://127.0.0.1:${portB}/whip/pi1`)}
 token = "${TOKEN}"
 `,
   });
@@ -195,16 +201,7 @@ Deno.test("push to an upstream without trickle (PATCH 405): A's checks reach it 
   const b = await startEdgecam({ toml: `[[paths]]\nname = "pi1"\n` });
   const proxy = withoutTrickle(b.url);
   const a = await startEdgecam({
-    toml: `
-[[cameras]]
-name = "cam"
-source = "test"
-width = 320
-height = 240
-
-[[cameras.push]]
-url = "${proxy.url}/whip/pi1"
-`,
+    toml: cameraPushedTo(`${proxy.url}/whip/pi1`),
   });
   let viewer: WhepViewer | undefined;
   try {
