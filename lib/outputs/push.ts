@@ -16,6 +16,20 @@ import { correctTransports, gatheringComplete } from "../webrtc/peer_session.ts"
 import { forwardAudio, sendAccessUnits, StreamPacketizer } from "../webrtc/rtp.ts";
 import { emptyFeedbackCounts, ViewerRtp } from "../webrtc/viewer_rtp.ts";
 
+/**
+ * Where a redirect answered to `url` sends the request: the 307 or 308 `location` resolved against
+ * `url` (they keep the method and body; WHIP §4.5 names 307), or undefined for any other answer.
+ * Throws for a redirect from https to http, where the token would travel in clear.
+ */
+export function redirectTarget(url: string, status: number, location: string | null): string | undefined {
+  if ((status !== 307 && status !== 308) || !location) return undefined;
+  const next = new URL(location, url);
+  if (next.protocol !== "https:" && new URL(url).protocol === "https:") {
+    throw new Error(`${url} redirects to ${next.href}: refused, the token would go in clear`);
+  }
+  return next.href;
+}
+
 /** Where a push is in its life. */
 export type PushState = "waiting" | "connecting" | "connected" | "retrying" | "stopped";
 
@@ -44,6 +58,8 @@ const REQUEST_TIMEOUT_MS = 10_000;
 const CONNECT_TIMEOUT_MS = 20_000;
 /** An upstream that sends no RTCP (receiver reports) for this long is gone (a restarted server). */
 const SILENCE_TIMEOUT_MS = 10_000;
+/** Redirects (307, 308) followed per request, as browsers cap them. */
+const MAX_REDIRECTS = 5;
 /** Longest stop() waits for the session to end. */
 const STOP_WAIT_MS = 3_000;
 /** A session that lasted this long resets the backoff. */
@@ -157,7 +173,7 @@ export class WhipPush {
         ? pc.addTransceiver("audio", { direction: "sendonly" }).sender
         : undefined;
       const offer = await pc.createOffer();
-      const res = await this.#fetch(this.target.url, {
+      const { res, url } = await this.#fetch(this.target.url, {
         method: "POST",
         headers: { "Content-Type": "application/sdp" },
         body: offer.sdp,
@@ -165,7 +181,8 @@ export class WhipPush {
       const body = await res.text();
       if (res.status !== 201) throw new Error(`POST answered ${res.status} ${body.split("\n")[0]}`);
       const etag = res.headers.get("etag") ?? "*";
-      location = new URL(res.headers.get("location") ?? "", this.target.url).href;
+      // A redirected POST (§4.5, load balancing) made the session where it landed: resolve there.
+      location = new URL(res.headers.get("location") ?? "", url).href;
       this.#status = { ...this.#status, session: location };
       // §4.6: the server's ICE servers, used for this session's gathering, which starts only now.
       const servers = parseIceServerLinks(res.headers.get("link"));
@@ -224,7 +241,7 @@ export class WhipPush {
       "a=end-of-candidates",
       "",
     ].filter((l) => l !== undefined).join("\r\n");
-    const res = await this.#fetch(location, {
+    const { res } = await this.#fetch(location, {
       method: "PATCH",
       headers: { "Content-Type": "application/trickle-ice-sdpfrag", "If-Match": etag },
       body: fragment,
@@ -283,16 +300,29 @@ export class WhipPush {
   /** DELETE on the session; a failure is only logged (the upstream frees it when ICE ends anyway). */
   async #delete(location: string): Promise<void> {
     try {
-      const res = await this.#fetch(location, { method: "DELETE" });
+      const { res } = await this.#fetch(location, { method: "DELETE" });
       await res.body?.cancel();
     } catch (err) {
       this.#log.debug(`DELETE ${location}: ${(err as Error).message}`);
     }
   }
 
-  #fetch(url: string, init: RequestInit): Promise<Response> {
+  /**
+   * fetch with the target's token, following 307 and 308 itself: fetch drops Authorization when a
+   * redirect crosses origins, and a WHIP load balancer (§4.5) sends publishers to another host that
+   * wants the same token. Resolves with the response and the URL that gave it.
+   */
+  async #fetch(url: string, init: RequestInit): Promise<{ res: Response; url: string }> {
     const headers = new Headers(init.headers);
     if (this.target.token) headers.set("Authorization", `Bearer ${this.target.token}`);
-    return fetch(url, { ...init, headers, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    const signal = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
+    for (let hops = 0;; hops++) {
+      const res = await fetch(url, { ...init, headers, signal, redirect: "manual" });
+      const next = redirectTarget(url, res.status, res.headers.get("location"));
+      if (next === undefined) return { res, url };
+      await res.body?.cancel();
+      if (hops === MAX_REDIRECTS) throw new Error(`more than ${MAX_REDIRECTS} redirects from ${url}`);
+      url = next;
+    }
   }
 }

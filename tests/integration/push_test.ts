@@ -171,16 +171,20 @@ url = "http://127.0.0.1:${portB}/whip/pi1"
 });
 
 /**
- * B behind a proxy that answers PATCH with 405, as a WHIP server without trickle does (RFC 9725
- * §4.3.1); everything else goes through to B.
+ * A server in front of B: `intercept` answers the requests it wants to (and counts them), the others
+ * go through to B.
  */
-function withoutTrickle(b: string): { url: string; refused: () => number; close(): Promise<void> } {
-  let refused = 0;
+function frontOf(
+  b: string,
+  intercept: (req: Request) => Response | undefined,
+): { url: string; intercepted: () => number; close(): Promise<void> } {
+  let intercepted = 0;
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
-    if (req.method === "PATCH") {
-      refused++;
+    const own = intercept(req);
+    if (own) {
+      intercepted++;
       await req.body?.cancel();
-      return new Response("trickle not supported\n", { status: 405, headers: { Allow: "POST, DELETE" } });
+      return own;
     }
     const url = new URL(req.url);
     const res = await fetch(`${b}${url.pathname}`, {
@@ -192,14 +196,21 @@ function withoutTrickle(b: string): { url: string; refused: () => number; close(
   });
   return {
     url: `http://127.0.0.1:${server.addr.port}`,
-    refused: () => refused,
+    intercepted: () => intercepted,
     close: () => server.shutdown(),
   };
 }
 
 Deno.test("push to an upstream without trickle (PATCH 405): A's checks reach it anyway and B's viewer plays", async () => {
   const b = await startEdgecam({ toml: `[[paths]]\nname = "pi1"\n` });
-  const proxy = withoutTrickle(b.url);
+  // As a WHIP server without trickle answers (RFC 9725 §4.3.1).
+  const proxy = frontOf(
+    b.url,
+    (req) =>
+      req.method === "PATCH"
+        ? new Response("trickle not supported\n", { status: 405, headers: { Allow: "POST, DELETE" } })
+        : undefined,
+  );
   const a = await startEdgecam({
     toml: cameraPushedTo(`${proxy.url}/whip/pi1`),
   });
@@ -210,7 +221,7 @@ Deno.test("push to an upstream without trickle (PATCH 405): A's checks reach it 
       async () => (await pushOf(a.url)).state === "connected" || undefined,
       20_000,
     );
-    assert.equal(proxy.refused(), 1, "A tried to trickle once");
+    assert.equal(proxy.intercepted(), 1, "A tried to trickle once");
     viewer = await watchOnB(b.url);
     assert.match(a.log(), /takes no trickled candidates \(405\)/);
   } catch (err) {
@@ -220,6 +231,56 @@ Deno.test("push to an upstream without trickle (PATCH 405): A's checks reach it 
     await viewer?.close();
     await a.stop();
     await proxy.close();
+    await b.stop();
+  }
+});
+
+Deno.test("push to an endpoint that redirects (307, RFC 9725 §4.5) to another origin: the token goes along, the session is B's", async () => {
+  const b = await startEdgecam({ toml: `[auth]\npublish_tokens = ["${TOKEN}"]\n[[paths]]\nname = "pi1"\n` });
+  // A load balancer: every request gets 307 to B; only a session URL resolved against B works.
+  const balancer = frontOf(
+    b.url,
+    (req) =>
+      new Response(null, { status: 307, headers: { Location: `${b.url}${new URL(req.url).pathname}` } }),
+  );
+  // A misconfigured one that sends every request back to itself.
+  const loop = frontOf(b.url, (req) => new Response(null, { status: 308, headers: { Location: req.url } }));
+  const a = await startEdgecam({
+    toml: `${cameraPushedTo(`${balancer.url}/whip/pi1`)}token = "${TOKEN}"
+[[cameras.push]]
+url = "${loop.url}/whip/pi1"
+`,
+  });
+  let viewer: WhepViewer | undefined;
+  try {
+    await waitFor(
+      "A's push connected through the redirect",
+      async () => (await pushOf(a.url)).state === "connected" || undefined,
+      20_000,
+    );
+    const push = await pushOf(a.url);
+    assert.ok(push.session?.startsWith(`${b.url}/whip/pi1/`), push.session ?? "no session");
+    viewer = await watchOnB(b.url);
+    const looped = await waitFor("the looping target given up", async () => {
+      const { body } = await getJson<{ push: PushStatus[] }>(`${a.url}/api/streams/cam`);
+      return body.push[1].state === "retrying" ? body.push[1] : undefined;
+    });
+    assert.match(looped.last_error!, /more than 5 redirects/);
+    assert.ok(loop.intercepted() >= 6, "the first request and 5 redirects, per attempt");
+    await a.stop();
+    await waitFor("B's path waiting after A's DELETE", async () => {
+      const { body } = await getJson<{ state: string; last_error: string }>(`${b.url}/api/streams/pi1`);
+      return body.state === "waiting" && /DELETE/.test(body.last_error) || undefined;
+    });
+    assert.equal(balancer.intercepted(), 1, "only the POST went to the balancer");
+  } catch (err) {
+    console.error(`--- A ---\n${a.log()}\n--- B ---\n${b.log()}`);
+    throw err;
+  } finally {
+    await viewer?.close();
+    await a.stop();
+    await balancer.close();
+    await loop.close();
     await b.stop();
   }
 });
