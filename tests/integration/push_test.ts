@@ -24,12 +24,13 @@ interface PushStatus {
   route: string | null;
 }
 
-/** A's config: a 320x240 test camera "cam" and its push target table, open for more keys. */
-function cameraPushedTo(url: string): string {
+/** A's config: a 320x240 test camera "cam" of `codec` and its push target table, open for more keys. */
+function cameraPushedTo(url: string, codec = "h264"): string {
   return `
 [[cameras]]
 name = "cam"
 source = "test"
+codec = "${codec}"
 width = 320
 height = 240
 
@@ -201,8 +202,8 @@ function frontOf(
   };
 }
 
-Deno.test("push to an upstream without trickle (PATCH 405): A's checks reach it anyway and B's viewer plays", async () => {
-  const b = await startEdgecam({ toml: `[[paths]]\nname = "pi1"\n` });
+Deno.test("push of a VP8 camera to an upstream without trickle (PATCH 405): A's checks reach it anyway and B's viewer plays", async () => {
+  const b = await startEdgecam({ toml: `[[paths]]\nname = "pi1"\ncodec = "vp8"\n` });
   // As a WHIP server without trickle answers (RFC 9725 §4.3.1).
   const proxy = frontOf(
     b.url,
@@ -212,7 +213,7 @@ Deno.test("push to an upstream without trickle (PATCH 405): A's checks reach it 
         : undefined,
   );
   const a = await startEdgecam({
-    toml: cameraPushedTo(`${proxy.url}/whip/pi1`),
+    toml: cameraPushedTo(`${proxy.url}/whip/pi1`, "vp8"),
   });
   let viewer: WhepViewer | undefined;
   try {
@@ -223,6 +224,7 @@ Deno.test("push to an upstream without trickle (PATCH 405): A's checks reach it 
     );
     assert.equal(proxy.intercepted(), 1, "A tried to trickle once");
     viewer = await watchOnB(b.url);
+    assert.equal(viewer.mimeType, "video/VP8");
     assert.match(a.log(), /takes no trickled candidates \(405\)/);
   } catch (err) {
     console.error(`--- A ---\n${a.log()}\n--- B ---\n${b.log()}`);
