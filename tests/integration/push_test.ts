@@ -173,11 +173,12 @@ url = "http://127.0.0.1:${portB}/whip/pi1"
 
 /**
  * A server in front of B: `intercept` answers the requests it wants to (and counts them), the others
- * go through to B.
+ * go through to B, a 201's answer through `rewriteAnswer`.
  */
 function frontOf(
   b: string,
   intercept: (req: Request) => Response | undefined,
+  rewriteAnswer: (sdp: string) => string = (sdp) => sdp,
 ): { url: string; intercepted: () => number; close(): Promise<void> } {
   let intercepted = 0;
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
@@ -193,7 +194,10 @@ function frontOf(
       headers: req.headers,
       body: req.body,
     });
-    return new Response(res.body, { status: res.status, headers: res.headers });
+    if (res.status !== 201) return new Response(res.body, { status: res.status, headers: res.headers });
+    const headers = new Headers(res.headers);
+    headers.delete("content-length");
+    return new Response(rewriteAnswer(await res.text()), { status: 201, headers });
   });
   return {
     url: `http://127.0.0.1:${server.addr.port}`,
@@ -283,6 +287,52 @@ url = "${loop.url}/whip/pi1"
     await a.stop();
     await balancer.close();
     await loop.close();
+    await b.stop();
+  }
+});
+
+/** The answer with its audio m-line rejected (port 0, out of BUNDLE), as a video-only WHIP server answers. */
+function rejectAudio(sdp: string): string {
+  const sections = sdp.split(/(?=^m=)/m);
+  const audio = sections.findIndex((section) => section.startsWith("m=audio"));
+  const mid = sections[audio].match(/^a=mid:(\S+)/m)![1];
+  sections[audio] = sections[audio].split("\r\n")
+    .filter((line) => /^(m=|c=|a=mid:)/.test(line))
+    .map((line) => line.replace(/^m=audio \d+/, "m=audio 0"))
+    .concat("a=inactive", "").join("\r\n");
+  sections[0] = sections[0].replace(/^(a=group:BUNDLE .*)$/m, (group) => group.replace(` ${mid}`, ""));
+  return sections.join("");
+}
+
+Deno.test("push of a WHIP path with audio to an upstream that rejects audio: the video goes alone", async () => {
+  const b = await startEdgecam({ toml: `[[paths]]\nname = "pi1"\n` });
+  const front = frontOf(b.url, () => undefined, rejectAudio);
+  const a = await startEdgecam({
+    toml: `[[paths]]\nname = "live"\n[[paths.push]]\nurl = "${front.url}/whip/pi1"\n`,
+  });
+  const publisher = new WhipPublisher("h264", { audio: true });
+  let viewer: WhepViewer | undefined;
+  try {
+    const { res, answer } = await publisher.publish(`${a.url}/whip/live`);
+    assert.equal(res.status, 201, answer);
+    await waitFor(
+      "A's push connected, video only",
+      async () => (await pushOf(a.url, "live")).state === "connected" || undefined,
+      20_000,
+    );
+    viewer = new WhepViewer({ audio: true });
+    await viewer.connect(`${b.url}/whep/pi1`);
+    await waitFor("A's video at B's viewer", () => viewer!.frames.length >= 30 || undefined, 20_000);
+    assert.equal(viewer.audioPackets, 0, "no audio reached B: the rejected m-line carries nothing");
+    assert.equal((await pushOf(a.url, "live")).state, "connected");
+  } catch (err) {
+    console.error(`--- A ---\n${a.log()}\n--- B ---\n${b.log()}`);
+    throw err;
+  } finally {
+    await viewer?.close();
+    await publisher.close();
+    await a.stop();
+    await front.close();
     await b.stop();
   }
 });
