@@ -12,6 +12,7 @@ import { backoffDelay } from "../sources/supervisor.ts";
 import type { Stream } from "../stream.ts";
 import { candidateTypes, type IceOptions, parseIceServerLinks } from "../webrtc/ice.ts";
 import { DEFAULT_PROFILE_LEVEL_ID } from "../webrtc/offer.ts";
+import { iceFragment, parseSdpFragment } from "../webrtc/sdpfrag.ts";
 import { correctTransports, gatheringComplete } from "../webrtc/peer_session.ts";
 import { forwardAudio, sendAccessUnits, StreamPacketizer } from "../webrtc/rtp.ts";
 import { emptyFeedbackCounts, ViewerRtp } from "../webrtc/viewer_rtp.ts";
@@ -52,6 +53,11 @@ export interface PushStatus {
   route: string | null;
 }
 
+/** The session figures of a push that has no session. */
+function noSession(): Pick<PushStatus, "session" | "candidates" | "route"> {
+  return { session: null, candidates: {}, route: null };
+}
+
 /** An HTTP exchange with the upstream that does not answer within this is a failure. */
 const REQUEST_TIMEOUT_MS = 10_000;
 /** ICE and DTLS must be up this long after the answer. */
@@ -82,15 +88,7 @@ export class WhipPush {
     private readonly backoff: SupervisorConfig,
   ) {
     this.#log = logger(`push ${stream.name}`);
-    this.#status = {
-      url: target.url,
-      state: "waiting",
-      attempt: 0,
-      last_error: null,
-      session: null,
-      candidates: {},
-      route: null,
-    };
+    this.#status = { url: target.url, state: "waiting", attempt: 0, last_error: null, ...noSession() };
     this.#packetizer = new StreamPacketizer(stream.codec);
   }
 
@@ -135,15 +133,7 @@ export class WhipPush {
       if (this.#stopping) return;
       attempt = performance.now() - started >= STABLE_MS ? 1 : attempt + 1;
       const delay = backoffDelay(attempt, this.backoff.restartDelayMs, this.backoff.restartDelayMaxMs);
-      this.#status = {
-        ...this.#status,
-        state: "retrying",
-        attempt,
-        last_error: why,
-        session: null,
-        candidates: {},
-        route: null,
-      };
+      this.#status = { ...this.#status, state: "retrying", attempt, last_error: why, ...noSession() };
       this.#log.warn(`${this.target.url}: ${why}; retry ${attempt} in ${delay} ms`);
       await this.#sleep(delay);
     }
@@ -230,17 +220,8 @@ export class WhipPush {
    * without trickle (405, 501) is no failure.
    */
   async #trickle(location: string, etag: string, localSdp: string): Promise<void> {
-    const line = (name: string) => localSdp.match(new RegExp(`^a=${name}:.*$`, "m"))?.[0].trim();
-    const candidates = localSdp.split(/\r?\n/).filter((l) => l.startsWith("a=candidate:"));
-    const fragment = [
-      line("ice-ufrag"),
-      line("ice-pwd"),
-      localSdp.match(/^m=video .*$/m)?.[0].trim(),
-      line("mid"),
-      ...candidates,
-      "a=end-of-candidates",
-      "",
-    ].filter((l) => l !== undefined).join("\r\n");
+    const { ufrag, pwd, candidates } = parseSdpFragment(localSdp);
+    const fragment = iceFragment(localSdp, { ufrag: ufrag!, pwd: pwd! }, candidates);
     const { res } = await this.#fetch(location, {
       method: "PATCH",
       headers: { "Content-Type": "application/trickle-ice-sdpfrag", "If-Match": etag },

@@ -13,7 +13,7 @@ import { handleClientHandshakesOnce } from "./dtls_server.ts";
 import type { IceOptions } from "./ice.ts";
 import { addRemoteCandidates, remoteCredentials, RESTART_TIMEOUT_MS, restartIce } from "./ice_restart.ts";
 import { type DtlsRole, withBundleOnlyPorts } from "./offer.ts";
-import { isIceRestart, parseSdpFragment, restartAnswerFragment } from "./sdpfrag.ts";
+import { iceFragment, isIceRestart, parseSdpFragment } from "./sdpfrag.ts";
 import { receiveAcrossRollovers } from "./srtp_rollover.ts";
 
 /** A peer that never completes ICE and DTLS within this time is dropped. */
@@ -246,7 +246,7 @@ export class PeerSessions<S extends PeerSession> {
     log.info(`${path}/${id}: ICE restart (remote ufrag ${fragment.ufrag})`);
     return {
       etag: session.etag,
-      fragment: restartAnswerFragment(session.pc.localDescription!.sdp, restarted, restarted.candidates),
+      fragment: iceFragment(session.pc.localDescription!.sdp, restarted, restarted.candidates),
     };
   }
 

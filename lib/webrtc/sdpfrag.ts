@@ -1,7 +1,8 @@
 /**
- * The SDP fragments of a WHEP PATCH (RFC 8840 `application/trickle-ice-sdpfrag`, WHIP §4.3): reading what
- * a client sends, telling a trickle from an ICE restart, and writing the fragment that answers a
- * restart. Pure text functions; the ICE work itself is in ice_restart.ts.
+ * The SDP fragments of a WHEP/WHIP PATCH (RFC 8840 `application/trickle-ice-sdpfrag`, WHIP §4.3): reading
+ * what a client sends, telling a trickle from an ICE restart, and writing a fragment of one side's ICE
+ * (the answer to a restart, or a push's trickle). Pure text functions; the ICE work itself is in
+ * ice_restart.ts.
  */
 import { BadRequestError } from "../errors.ts";
 
@@ -51,12 +52,13 @@ export function isIceRestart(fragment: SdpFragment, current: IceCredentials): bo
 }
 
 /**
- * The sdpfrag answering an ICE restart, shaped as WHIP §4.3.2's example: the answer's `a=ice-options`,
- * then its first media section's m-line and mid (RFC 8840 identifies the section by mid), the new
- * credentials, every server candidate and `a=end-of-candidates` (the server does not trickle).
+ * An sdpfrag carrying all of one side's ICE, shaped as WHIP §4.3's examples: the SDP's `a=ice-options`,
+ * then its first media section's m-line and mid (RFC 8840 identifies the section by mid; with BUNDLE
+ * it stands for all), the credentials, every candidate and `a=end-of-candidates`. It answers an ICE
+ * restart (the server does not trickle) and carries a push's candidates, gathered before it is sent.
  */
-export function restartAnswerFragment(answerSdp: string, ice: IceCredentials, candidates: string[]): string {
-  const lines = answerSdp.split(/\r?\n/);
+export function iceFragment(sdp: string, ice: IceCredentials, candidates: string[]): string {
+  const lines = sdp.split(/\r?\n/);
   const start = lines.findIndex((l) => l.startsWith("m="));
   const end = lines.findIndex((l, i) => i > start && l.startsWith("m="));
   const media = lines.slice(start, end < 0 ? undefined : end);

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { BadRequestError } from "../../lib/errors.ts";
 import {
+  iceFragment,
   isIceRestart,
   parseSdpFragment,
-  restartAnswerFragment,
   type SdpFragment,
   withoutGeneration,
 } from "../../lib/webrtc/sdpfrag.ts";
@@ -62,7 +62,7 @@ Deno.test("isIceRestart: other credentials restart, none or the current ones tri
   }
 });
 
-Deno.test("restartAnswerFragment answers with the answer's ice-options, m-line and mid, then the new ICE", () => {
+Deno.test("iceFragment answering a restart: the answer's ice-options, m-line and mid, then the new ICE", () => {
   const answer = [
     "v=0",
     "o=- 1 0 IN IP4 0.0.0.0",
@@ -80,7 +80,7 @@ Deno.test("restartAnswerFragment answers with the answer's ice-options, m-line a
   ].join("\r\n");
   const ice = { ufrag: "newU", pwd: "newpassword0123456789a" };
   assert.equal(
-    restartAnswerFragment(answer, ice, [
+    iceFragment(answer, ice, [
       "candidate:1 1 udp 2116026367 127.0.0.1 4000 typ host generation 1 ufrag newU",
       "2 1 udp 1 198.51.100.7 4000 typ srflx raddr 127.0.0.1 rport 4000",
     ]),
@@ -98,7 +98,7 @@ Deno.test("restartAnswerFragment answers with the answer's ice-options, m-line a
   );
   // No ice-options in the answer: none in the fragment.
   assert.doesNotMatch(
-    restartAnswerFragment(answer.replace("a=ice-options:trickle\r\n", ""), ice, []),
+    iceFragment(answer.replace("a=ice-options:trickle\r\n", ""), ice, []),
     /ice-options/,
   );
 });
