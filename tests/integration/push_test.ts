@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { getJson, startEdgecam, waitFor } from "../helpers/edgecam.ts";
+import { getJson, type RunningEdgecam, startEdgecam, waitFor } from "../helpers/edgecam.ts";
 import { startTurnServer } from "../helpers/turn.ts";
 import { WhepViewer } from "../helpers/whep_client.ts";
 import { WhipPublisher } from "../helpers/whip_client.ts";
@@ -39,14 +39,55 @@ url = "${url}"
 `;
 }
 
-async function pushOf(base: string, stream = "cam"): Promise<PushStatus> {
+/** Push target `index` of `stream` in the status of the instance at `base`. */
+async function pushOf(base: string, stream = "cam", index = 0): Promise<PushStatus> {
   const { body } = await getJson<{ push: PushStatus[] }>(`${base}/api/streams/${stream}`);
-  return body.push[0];
+  return body.push[index];
 }
 
-/** A werift WHEP viewer of B's "pi1", connected; resolves once it has frames. */
-async function watchOnB(base: string): Promise<WhepViewer> {
-  const viewer = new WhepViewer();
+/** Push target `index` of `stream` once it is in `state`; fails after `timeoutMs`. */
+function waitPush(
+  base: string,
+  state: string,
+  { stream = "cam", index = 0, timeoutMs = 20_000 } = {},
+): Promise<PushStatus> {
+  return waitFor(`push ${index} of ${stream} ${state}`, async () => {
+    const push = await pushOf(base, stream, index);
+    return push.state === state ? push : undefined;
+  }, timeoutMs);
+}
+
+/** Waits until B's "pi1" waits because its publisher DELETEd the session. */
+function waitDeleted(b: string): Promise<true> {
+  return waitFor("B's path waiting after A's DELETE", async () => {
+    const { body } = await getJson<{ state: string; last_error: string }>(`${b}/api/streams/pi1`);
+    return body.state === "waiting" && /DELETE/.test(body.last_error) || undefined;
+  });
+}
+
+/**
+ * Runs `body` against A and B: if it fails, prints both logs (read then: B may have been restarted)
+ * and rethrows. Then runs `cleanup`, in order.
+ */
+async function againstPair(
+  pair: () => { a: RunningEdgecam; b: RunningEdgecam },
+  body: () => Promise<void>,
+  cleanup: (() => Promise<unknown> | undefined)[],
+): Promise<void> {
+  try {
+    await body();
+  } catch (err) {
+    const { a, b } = pair();
+    console.error(`--- A ---\n${a.log()}\n--- B ---\n${b.log()}`);
+    throw err;
+  } finally {
+    for (const step of cleanup) await step();
+  }
+}
+
+/** A werift WHEP viewer of B's "pi1" (with Opus if `audio`), connected; resolves once it has frames. */
+async function watchOnB(base: string, audio = false): Promise<WhepViewer> {
+  const viewer = new WhepViewer({ audio });
   await viewer.connect(`${base}/whep/pi1`);
   await waitFor("A's camera at B's viewer", () => viewer.frames.length >= 30 || undefined, 20_000);
   return viewer;
@@ -66,14 +107,9 @@ token = "${TOKEN}"
 `,
   });
   const viewers: WhepViewer[] = [];
-  try {
+  await againstPair(() => ({ a, b }), async () => {
     await t.step("A pushes with B's token; B's path runs; a viewer on B gets A's camera", async () => {
-      await waitFor(
-        "A's push connected",
-        async () => (await pushOf(a.url)).state === "connected" || undefined,
-        20_000,
-      );
-      const push = await pushOf(a.url);
+      const push = await waitPush(a.url, "connected");
       assert.match(push.session!, new RegExp(`^http://127.0.0.1:${portB}/whip/pi1/[0-9a-f-]{36}$`));
       assert.equal(JSON.stringify(push).includes(TOKEN), false, "status never shows the token");
       const { body } = await getJson<{ state: string; width: number }>(`${b.url}/api/streams/pi1`);
@@ -84,36 +120,23 @@ token = "${TOKEN}"
 
     await t.step("B restarted: A notices, retries with backoff and reconnects by itself", async () => {
       await b.stop();
-      await waitFor(
-        "A's push retrying",
-        async () => (await pushOf(a.url)).state === "retrying" || undefined,
-        30_000,
-      );
-      assert.ok((await pushOf(a.url)).last_error);
+      assert.ok((await waitPush(a.url, "retrying", { timeoutMs: 30_000 })).last_error);
       b = await startEdgecam({ toml: configB, port: portB });
-      await waitFor(
-        "A's push connected again",
-        async () => (await pushOf(a.url)).state === "connected" || undefined,
-        40_000,
-      );
+      await waitPush(a.url, "connected", { timeoutMs: 40_000 });
       viewers.push(await watchOnB(b.url));
     });
 
     await t.step("A stopping DELETEs its session on B: B's path waits", async () => {
       await a.stop();
-      await waitFor("B's path waiting", async () => {
-        const { body } = await getJson<{ state: string; last_error: string }>(`${b.url}/api/streams/pi1`);
-        return body.state === "waiting" && /DELETE/.test(body.last_error) || undefined;
-      });
+      await waitDeleted(b.url);
     });
-  } catch (err) {
-    console.error(`--- A ---\n${a.log()}\n--- B ---\n${b.log()}`);
-    throw err;
-  } finally {
-    for (const viewer of viewers) await viewer.close();
-    await a.stop();
-    await b.stop();
-  }
+  }, [
+    async () => {
+      for (const viewer of viewers) await viewer.close();
+    },
+    () => a.stop(),
+    () => b.stop(),
+  ]);
 });
 
 Deno.test("push of a WHIP path: gathers with the STUN and TURN servers of B's Link header, and carries Opus", async () => {
@@ -139,15 +162,10 @@ url = "http://127.0.0.1:${portB}/whip/pi1"
   });
   const publisher = new WhipPublisher("h264", { audio: true });
   const viewer = new WhepViewer({ audio: true });
-  try {
+  await againstPair(() => ({ a, b }), async () => {
     const { res, answer } = await publisher.publish(`${a.url}/whip/live`);
     assert.equal(res.status, 201, answer);
-    await waitFor(
-      "A's push of the WHIP path connected",
-      async () => (await pushOf(a.url, "live")).state === "connected" || undefined,
-      30_000,
-    );
-    const push = await pushOf(a.url, "live");
+    const push = await waitPush(a.url, "connected", { stream: "live", timeoutMs: 30_000 });
     assert.ok(push.candidates.host > 0, JSON.stringify(push));
     assert.ok(push.candidates.srflx > 0, `no srflx candidate from B's STUN server: ${JSON.stringify(push)}`);
     assert.ok(push.candidates.relay > 0, `no relay candidate from B's TURN server: ${JSON.stringify(push)}`);
@@ -159,16 +177,7 @@ url = "http://127.0.0.1:${portB}/whip/pi1"
       () => viewer.frames.length >= 30 && viewer.audioPackets >= 50 || undefined,
       20_000,
     );
-  } catch (err) {
-    console.error(`--- A ---\n${a.log()}\n--- B ---\n${b.log()}`);
-    throw err;
-  } finally {
-    await viewer.close();
-    await publisher.close();
-    await a.stop();
-    await b.stop();
-    await turn.stop();
-  }
+  }, [() => viewer.close(), () => publisher.close(), () => a.stop(), () => b.stop(), () => turn.stop()]);
 });
 
 /**
@@ -220,25 +229,13 @@ Deno.test("push of a VP8 camera to an upstream without trickle (PATCH 405): A's 
     toml: cameraPushedTo(`${proxy.url}/whip/pi1`, "vp8"),
   });
   let viewer: WhepViewer | undefined;
-  try {
-    await waitFor(
-      "A's push connected without trickle",
-      async () => (await pushOf(a.url)).state === "connected" || undefined,
-      20_000,
-    );
+  await againstPair(() => ({ a, b }), async () => {
+    await waitPush(a.url, "connected");
     assert.equal(proxy.intercepted(), 1, "A tried to trickle once");
     viewer = await watchOnB(b.url);
     assert.equal(viewer.mimeType, "video/VP8");
     assert.match(a.log(), /takes no trickled candidates \(405\)/);
-  } catch (err) {
-    console.error(`--- A ---\n${a.log()}\n--- B ---\n${b.log()}`);
-    throw err;
-  } finally {
-    await viewer?.close();
-    await a.stop();
-    await proxy.close();
-    await b.stop();
-  }
+  }, [() => viewer?.close(), () => a.stop(), () => proxy.close(), () => b.stop()]);
 });
 
 Deno.test("push to an endpoint that redirects (307, RFC 9725 §4.5) to another origin: the token goes along, the session is B's", async () => {
@@ -258,37 +255,17 @@ url = "${loop.url}/whip/pi1"
 `,
   });
   let viewer: WhepViewer | undefined;
-  try {
-    await waitFor(
-      "A's push connected through the redirect",
-      async () => (await pushOf(a.url)).state === "connected" || undefined,
-      20_000,
-    );
-    const push = await pushOf(a.url);
+  await againstPair(() => ({ a, b }), async () => {
+    const push = await waitPush(a.url, "connected");
     assert.ok(push.session?.startsWith(`${b.url}/whip/pi1/`), push.session ?? "no session");
     viewer = await watchOnB(b.url);
-    const looped = await waitFor("the looping target given up", async () => {
-      const { body } = await getJson<{ push: PushStatus[] }>(`${a.url}/api/streams/cam`);
-      return body.push[1].state === "retrying" ? body.push[1] : undefined;
-    });
+    const looped = await waitPush(a.url, "retrying", { index: 1, timeoutMs: 15_000 });
     assert.match(looped.last_error!, /more than 5 redirects/);
     assert.ok(loop.intercepted() >= 6, "the first request and 5 redirects, per attempt");
     await a.stop();
-    await waitFor("B's path waiting after A's DELETE", async () => {
-      const { body } = await getJson<{ state: string; last_error: string }>(`${b.url}/api/streams/pi1`);
-      return body.state === "waiting" && /DELETE/.test(body.last_error) || undefined;
-    });
+    await waitDeleted(b.url);
     assert.equal(balancer.intercepted(), 1, "only the POST went to the balancer");
-  } catch (err) {
-    console.error(`--- A ---\n${a.log()}\n--- B ---\n${b.log()}`);
-    throw err;
-  } finally {
-    await viewer?.close();
-    await a.stop();
-    await balancer.close();
-    await loop.close();
-    await b.stop();
-  }
+  }, [() => viewer?.close(), () => a.stop(), () => balancer.close(), () => loop.close(), () => b.stop()]);
 });
 
 /** The answer with its audio m-line rejected (port 0, out of BUNDLE), as a video-only WHIP server answers. */
@@ -312,27 +289,12 @@ Deno.test("push of a WHIP path with audio to an upstream that rejects audio: the
   });
   const publisher = new WhipPublisher("h264", { audio: true });
   let viewer: WhepViewer | undefined;
-  try {
+  await againstPair(() => ({ a, b }), async () => {
     const { res, answer } = await publisher.publish(`${a.url}/whip/live`);
     assert.equal(res.status, 201, answer);
-    await waitFor(
-      "A's push connected, video only",
-      async () => (await pushOf(a.url, "live")).state === "connected" || undefined,
-      20_000,
-    );
-    viewer = new WhepViewer({ audio: true });
-    await viewer.connect(`${b.url}/whep/pi1`);
-    await waitFor("A's video at B's viewer", () => viewer!.frames.length >= 30 || undefined, 20_000);
+    await waitPush(a.url, "connected", { stream: "live" });
+    viewer = await watchOnB(b.url, true);
     assert.equal(viewer.audioPackets, 0, "no audio reached B: the rejected m-line carries nothing");
     assert.equal((await pushOf(a.url, "live")).state, "connected");
-  } catch (err) {
-    console.error(`--- A ---\n${a.log()}\n--- B ---\n${b.log()}`);
-    throw err;
-  } finally {
-    await viewer?.close();
-    await publisher.close();
-    await a.stop();
-    await front.close();
-    await b.stop();
-  }
+  }, [() => viewer?.close(), () => publisher.close(), () => a.stop(), () => front.close(), () => b.stop()]);
 });
