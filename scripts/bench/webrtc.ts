@@ -18,6 +18,18 @@ import type { WindowReport } from "./webrtc_viewers.ts";
 export const DEFAULT_VIEWER_COUNTS = [1, 10, 20, 30];
 const WARM_UP_MS = 3000;
 const WINDOW_MS = 10_000;
+/**
+ * The service under a fan-out bench: loopback on an ephemeral port. The memory guard's default 512 MB
+ * would put every reader on keyframes only (1 fps) once werift's peers pass it, near 20 viewers
+ * today: lifted, so the figures are the send path's own.
+ */
+const BENCH_SERVICE = `
+[server]
+listen = "127.0.0.1"
+port = 0
+[limits]
+max_memory_usage_mb = 8192`;
+
 /** An access unit captured this close to the window's end may not have reached everyone yet. */
 const LAG_TAIL_MS = 500;
 
@@ -248,14 +260,7 @@ export async function webrtcBench(
   counts: number[],
   paths: readonly WebrtcPath[] = WEBRTC_PATHS,
 ): Promise<string[]> {
-  // The memory guard's default 512 MB would put every reader on keyframes only (1 fps) once werift's
-  // peers pass it, near 20 viewers today: lifted, so the figures are the send path's own.
-  const config = parseConfig(`
-[server]
-listen = "127.0.0.1"
-port = 0
-[limits]
-max_memory_usage_mb = 8192
+  const config = parseConfig(`${BENCH_SERVICE}
 [[cameras]]
 name = "bench"
 width = 1280
@@ -305,12 +310,7 @@ encoder = "x264"
  * sent to the last viewer.
  */
 export async function whipBench(counts: number[]): Promise<string[]> {
-  const config = parseConfig(`
-[server]
-listen = "127.0.0.1"
-port = 0
-[limits]
-max_memory_usage_mb = 8192
+  const config = parseConfig(`${BENCH_SERVICE}
 [[paths]]
 name = "bench"
 `);
