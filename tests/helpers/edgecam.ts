@@ -119,6 +119,14 @@ export async function waitFor<T>(
   }
 }
 
+/** A TCP port nobody listens on now: a fixed address to restart a service on, or a port to configure. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
 /** GETs a JSON document. */
 export async function getJson<T = Record<string, unknown>>(
   url: string,

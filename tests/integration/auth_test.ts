@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { startEdgecam, waitFor } from "../helpers/edgecam.ts";
+import { freePort, startEdgecam, waitFor } from "../helpers/edgecam.ts";
 import { SignalChannel, WhepViewer } from "../helpers/whep_client.ts";
 import { WhipPublisher } from "../helpers/whip_client.ts";
 import { WsPlayer } from "../helpers/ws_player.ts";
@@ -18,14 +18,6 @@ const FRAG = { "Content-Type": "application/trickle-ice-sdpfrag", "If-Match": "*
 
 /** The one refusal: same status, header and body whatever was wrong. */
 const REFUSAL_BODY = "a valid bearer token is required\n";
-
-/** A TCP port nobody listens on now, for a camera's webrtc_port. */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
 
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 

@@ -1,18 +1,10 @@
 import assert from "node:assert/strict";
-import { getJson, type RunningEdgecam, startEdgecam, waitFor } from "../helpers/edgecam.ts";
+import { freePort, getJson, type RunningEdgecam, startEdgecam, waitFor } from "../helpers/edgecam.ts";
 import { startTurnServer } from "../helpers/turn.ts";
 import { WhepViewer } from "../helpers/whep_client.ts";
 import { WhipPublisher } from "../helpers/whip_client.ts";
 
 const TOKEN = "central-publish-0123456789";
-
-/** A TCP port nobody listens on now, so B can be restarted on the same address. */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
 
 interface PushStatus {
   url: string;

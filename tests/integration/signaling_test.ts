@@ -1,15 +1,14 @@
 import assert from "node:assert/strict";
 import { NAL } from "../../lib/media/h264.ts";
-import { getJson, type RunningEdgecam, startEdgecam, waitFor, waitHealthy } from "../helpers/edgecam.ts";
+import {
+  freePort,
+  getJson,
+  type RunningEdgecam,
+  startEdgecam,
+  waitFor,
+  waitHealthy,
+} from "../helpers/edgecam.ts";
 import { SignalChannel, WhepViewer } from "../helpers/whep_client.ts";
-
-/** A TCP port nobody listens on now, for a camera's webrtc_port. */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
 
 /** True when an H.264 RTP payload starts a keyframe: SPS alone or first in a STAP-A. */
 function h264StartsKeyframe(payload: Uint8Array): boolean {

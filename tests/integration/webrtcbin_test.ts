@@ -28,25 +28,30 @@ async function requireWebrtcbin(): Promise<void> {
   );
 }
 
+/** webrtcbin WHEP clients, one per [stream, codec] at once, each decode 60 frames or more of `size` in 4 s. */
+async function webrtcbinDecodes(base: string, streams: [string, string][], size: string): Promise<void> {
+  const results = await Promise.all(
+    streams.map(([name, codec]) => run([CLIENT, `${base}/whep/${name}`, codec, "4"])),
+  );
+  for (const [i, [name]] of streams.entries()) {
+    const result = results[i];
+    assert.equal(
+      result.code,
+      0,
+      `${name}: ${result.stderr.split("\n").filter((l) => !/CRITICAL|^$/.test(l)).join("\n")}`,
+    );
+    const [, frames, decoded] = result.stdout.match(/decoded (\d+) (\d+x\d+)/) ?? [];
+    assert.ok(Number(frames) >= 60, `${name}: decoded ${frames} frames in 4 s`);
+    assert.equal(decoded, size, name);
+  }
+}
+
 Deno.test("GStreamer's webrtcbin, an independent WHEP client, decodes H.264 and VP8", async () => {
   await requireWebrtcbin();
   const edgecam = await startEdgecam({ path: "config.toml" });
   try {
     await waitHealthy(edgecam.url);
-    const results = await Promise.all([
-      run([CLIENT, `${edgecam.url}/whep/front`, "h264", "4"]),
-      run([CLIENT, `${edgecam.url}/whep/rear`, "vp8", "4"]),
-    ]);
-    for (const [name, result] of [["front", results[0]], ["rear", results[1]]] as const) {
-      assert.equal(
-        result.code,
-        0,
-        `${name}: ${result.stderr.split("\n").filter((l) => !/CRITICAL|^$/.test(l)).join("\n")}`,
-      );
-      const [, frames, size] = result.stdout.match(/decoded (\d+) (\d+x\d+)/) ?? [];
-      assert.ok(Number(frames) >= 60, `${name}: decoded ${frames} frames in 4 s`);
-      assert.equal(size, "640x480", name);
-    }
+    await webrtcbinDecodes(edgecam.url, [["front", "h264"], ["rear", "vp8"]], "640x480");
     await waitFor("sessions freed by DELETE", async () => {
       const { body } = await getJson<{ readers: number }[]>(`${edgecam.url}/api/streams`);
       return body.every((s) => s.readers === 0) ? true : undefined;
@@ -80,20 +85,7 @@ Deno.test("GStreamer's webrtcbin publishes H.264 and VP8 with Opus over WHIP; a 
         return body.state === "running" || undefined;
       }, 20_000);
     }
-    const results = await Promise.all([
-      run([CLIENT, `${edgecam.url}/whep/gst264`, "h264", "4"]),
-      run([CLIENT, `${edgecam.url}/whep/gstvp8`, "vp8", "4"]),
-    ]);
-    for (const [name, result] of [["gst264", results[0]], ["gstvp8", results[1]]] as const) {
-      assert.equal(
-        result.code,
-        0,
-        `${name}: ${result.stderr.split("\n").filter((l) => !/CRITICAL|^$/.test(l)).join("\n")}`,
-      );
-      const [, frames, size] = result.stdout.match(/decoded (\d+) (\d+x\d+)/) ?? [];
-      assert.ok(Number(frames) >= 60, `${name}: decoded ${frames} frames in 4 s`);
-      assert.equal(size, "320x240", name);
-    }
+    await webrtcbinDecodes(edgecam.url, [["gst264", "h264"], ["gstvp8", "vp8"]], "320x240");
   } finally {
     for (const child of publishers) {
       try {
