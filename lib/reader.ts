@@ -18,11 +18,21 @@ export class Reader {
   #drops = 0;
   #delivered = 0;
 
+  readonly #onClose: (reader: Reader) => void;
+  readonly #onKeyframeNeeded: () => void;
+
+  /**
+   * @param capacity most access units held before this reader skips to the next keyframe.
+   * @param hooks `onClose` runs once when the reader closes; `onKeyframeNeeded` runs each time the reader
+   *   starts skipping to the next keyframe, so its stream can ask the source for one.
+   */
   constructor(
-    /** Most access units held before this reader skips to the next keyframe. */
     readonly capacity: number,
-    private readonly onClose: (reader: Reader) => void = () => {},
-  ) {}
+    hooks: { onClose?: (reader: Reader) => void; onKeyframeNeeded?: () => void } = {},
+  ) {
+    this.#onClose = hooks.onClose ?? (() => {});
+    this.#onKeyframeNeeded = hooks.onKeyframeNeeded ?? (() => {});
+  }
 
   /** Access units this reader lost to overflow or memory pressure. */
   get drops(): number {
@@ -66,22 +76,28 @@ export class Reader {
       return;
     }
     if (this.queued >= this.capacity) {
-      this.cutToKeyframe();
       if (!au.keyframe) {
+        this.cutToKeyframe();
         this.#drops++;
         return;
       }
-      this.#awaitKeyframe = false;
+      // Overflowing on a keyframe: the backlog goes and the reader resumes right here.
+      this.#dropQueued();
     }
     this.#queue.push(au);
   }
 
-  /** Drops everything queued and skips until the next keyframe. */
+  /** Drops everything queued and skips until the next keyframe, which it asks for. */
   cutToKeyframe(): void {
+    this.#dropQueued();
+    this.#awaitKeyframe = true;
+    this.#onKeyframeNeeded();
+  }
+
+  #dropQueued(): void {
     this.#drops += this.queued;
     this.#queue = [];
     this.#head = 0;
-    this.#awaitKeyframe = true;
   }
 
   /** While set, only keyframes are queued (memory pressure). */
@@ -118,7 +134,7 @@ export class Reader {
     this.#head = 0;
     this.#waiter?.(undefined);
     this.#waiter = null;
-    this.onClose(this);
+    this.#onClose(this);
   }
 
   /** Iterates access units until the reader is closed. */

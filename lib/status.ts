@@ -44,6 +44,8 @@ export interface WebrtcSummary {
   retransmits_suppressed: number;
   /** Picture loss indications. */
   plis: number;
+  /** Full intra requests. */
+  firs: number;
 }
 
 /** What the outputs of one stream report, next to the stream's own figures. */
@@ -83,6 +85,7 @@ export function summarizeStream(stream: Stream, outputs: OutputFigures, now = Da
       retransmits: webrtc.retransmits,
       retransmits_suppressed: webrtc.retransmitsSuppressed,
       plis: webrtc.plis,
+      firs: webrtc.firs,
     },
     shm: outputs.shm,
     push: outputs.push,

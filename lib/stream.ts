@@ -56,6 +56,11 @@ export interface StreamStats {
 /** Caps the GOP cache so a source that never sends a keyframe cannot grow memory without bound. */
 const GOP_CACHE_MAX_BYTES = 16 * 1024 * 1024;
 const RATE_WINDOW_MS = 1000;
+/**
+ * A cached GOP whose keyframe is older than this gives a new reader a burst of old frames before live
+ * ones; a source that can make a keyframe on request is asked for a fresh one so the reader catches up.
+ */
+export const GOP_FRESH_MS = 1000;
 
 /**
  * One stream per path: remembers the current GOP so a new reader starts at once on a keyframe, fans
@@ -93,8 +98,9 @@ export class Stream {
   ) {}
 
   /**
-   * Asks the source for a keyframe (a viewer lost packets and sent a PLI). A source that cannot make
-   * one on demand (a camera's encoder sends them on its own interval) ignores it.
+   * Asks the source for a keyframe: a viewer lost packets and sent a PLI or FIR, or a reader is waiting
+   * for one (it joined with no decodable GOP cached, or it overflowed). A source that cannot make one on
+   * demand (a camera's encoder sends them on its own interval) ignores it.
    */
   requestKeyframe(): void {
     this.#keyframeRequester?.();
@@ -155,18 +161,37 @@ export class Stream {
 
   /**
    * Attaches a reader. It starts with the cached GOP (keyframe first) so its first picture is
-   * immediate; with no GOP cached it waits for the next keyframe. An `output` reader is one of the
-   * service's standing outputs, there for the stream's whole life and holding no backlog: it is left out
-   * of `readers` (and so of the reader count and the memory guard's cuts), which list the consumers
-   * that come and go.
+   * immediate. With no GOP cached, or one longer than the reader's queue (it would overflow at once),
+   * the reader waits for the next keyframe and the source is asked for one now: a publisher that makes
+   * keyframes only on request (a browser, OBS) would otherwise leave it waiting for ever. A GOP older
+   * than {@link GOP_FRESH_MS} is replayed and a fresh keyframe asked for too. An `output` reader is one
+   * of the service's standing outputs, there for the stream's whole life and holding no backlog: it is
+   * left out of `readers` (and so of the reader count and the memory guard's cuts), which list the
+   * consumers that come and go.
+   *
+   * @example
+   * ```ts
+   * const stream = new Stream("front", "h264", 90);
+   * const reader = stream.subscribe();
+   * for await (const au of reader) send(au); // ends when the reader or the stream closes
+   * ```
    */
   subscribe(queueFrames = this.readerQueueFrames, { output = false }: { output?: boolean } = {}): Reader {
     const set = output ? this.#outputs : this.#readers;
-    const reader = new Reader(queueFrames, (r) => {
-      set.delete(r);
-      this.#closedReaderDrops += r.drops;
+    const reader = new Reader(queueFrames, {
+      onClose: (r) => {
+        set.delete(r);
+        this.#closedReaderDrops += r.drops;
+      },
+      onKeyframeNeeded: () => this.requestKeyframe(),
     });
-    for (const au of this.#gop) reader.push(au);
+    const gop = this.#gop;
+    if (gop.length > 0 && gop.length <= queueFrames) {
+      for (const au of gop) reader.push(au);
+      if (Date.now() - gop[0].captureMs > GOP_FRESH_MS) this.requestKeyframe();
+    } else {
+      this.requestKeyframe();
+    }
     set.add(reader);
     return reader;
   }

@@ -88,9 +88,11 @@ async function refresh(tiles) {
       const f = tile.player.figures();
       tile.edgecam = f;
       figures.textContent = format(stream, f);
-      figures.title = [f.candidatePair && `candidate pair: ${f.candidatePair}`, f.error].filter(Boolean).join(
-        "\n",
-      );
+      figures.title = [
+        f.candidatePair && `candidate pair: ${f.candidatePair}`,
+        f.firstFrameMs != null && `first picture ${Math.round(f.firstFrameMs)} ms after the offer`,
+        f.error,
+      ].filter(Boolean).join("\n");
     }
   } catch (err) {
     service.textContent = `status unavailable: ${err.message}`;

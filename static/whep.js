@@ -101,13 +101,18 @@ export function playOverWhep(name, video, { rtpOriginMs, token, onGiveUp }) {
     figures: { transport: "webrtc" },
     progressAt: 0,
     framesSeen: 0,
+    /** When this attempt began (before its offer), to time its first picture. */
+    attemptAt: 0,
   };
   let latencyMs = null;
+  /** Ms from an attempt's start to its first frame shown; null until then. */
+  let firstFrameMs = null;
   let retryTimer;
 
   const onFrame = (_now, meta) => {
     if (state.closed) return;
     const shownMs = performance.timeOrigin + meta.expectedDisplayTime;
+    if (firstFrameMs === null && state.attemptAt) firstFrameMs = performance.now() - state.attemptAt;
     if (meta.captureTime !== undefined) latencyMs = meta.expectedDisplayTime - meta.captureTime;
     else if (meta.rtpTimestamp !== undefined && rtpOriginMs) {
       latencyMs = shownMs - captureTimeMs(meta.rtpTimestamp, rtpOriginMs, shownMs);
@@ -141,6 +146,8 @@ export function playOverWhep(name, video, { rtpOriginMs, token, onGiveUp }) {
     if (state.closed) return;
     state.progressAt = Date.now();
     state.framesSeen = 0;
+    state.attemptAt = performance.now();
+    firstFrameMs = null;
     const pc = new RTCPeerConnection();
     state.pc = pc;
     pc.addTransceiver("video", { direction: "recvonly" });
@@ -203,7 +210,7 @@ export function playOverWhep(name, video, { rtpOriginMs, token, onGiveUp }) {
   addEventListener("pagehide", teardown);
   return {
     transport: "webrtc",
-    figures: () => ({ ...state.figures, latencyMs }),
+    figures: () => ({ ...state.figures, latencyMs, firstFrameMs }),
     close() {
       state.closed = true;
       clearTimeout(retryTimer);

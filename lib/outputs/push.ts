@@ -15,7 +15,7 @@ import { DEFAULT_PROFILE_LEVEL_ID } from "../webrtc/offer.ts";
 import { iceFragment, parseSdpFragment } from "../webrtc/sdpfrag.ts";
 import { correctTransports, gatheringComplete } from "../webrtc/peer_session.ts";
 import { forwardAudio, sendAccessUnits, StreamPacketizer } from "../webrtc/rtp.ts";
-import { emptyFeedbackCounts, ViewerRtp } from "../webrtc/viewer_rtp.ts";
+import { emptyFeedbackCounts, senderFeedback, ViewerRtp } from "../webrtc/viewer_rtp.ts";
 
 /**
  * Where a redirect answered to `url` sends the request: the 307 or 308 `location` resolved against
@@ -190,7 +190,7 @@ export class WhipPush {
       this.#status = { ...this.#status, state: "connected", attempt: 0, last_error: null, route };
       this.#log.info(`${this.target.url}: connected (${location}) through a ${route} candidate`);
       const reader = this.stream.subscribe();
-      const rtp = new ViewerRtp(sender, pc.cname, emptyFeedbackCounts());
+      const rtp = new ViewerRtp(sender, pc.cname, emptyFeedbackCounts(), () => this.stream.requestKeyframe());
       const sending = sendAccessUnits(reader, this.#packetizer, rtp);
       const stopAudio = audioSender ? forwardAudio(this.stream, audioSender) : undefined;
       const why = await ended.why;
@@ -208,10 +208,11 @@ export class WhipPush {
 
   /** H.264 at the stream's profile (what the upstream will be told it gets), or VP8. */
   #codec() {
-    if (this.stream.codec === "vp8") return useVP8();
+    if (this.stream.codec === "vp8") return useVP8({ rtcpFeedback: senderFeedback() });
     const profile = this.stream.format?.profileLevelId ?? DEFAULT_PROFILE_LEVEL_ID;
     return useH264({
       parameters: `level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=${profile}`,
+      rtcpFeedback: senderFeedback(),
     });
   }
 
@@ -264,7 +265,6 @@ export class WhipPush {
       }
     }, 1000);
     sender.onRtcp.subscribe(() => (lastHeard = performance.now()));
-    sender.onPictureLossIndication.subscribe(() => this.stream.requestKeyframe());
     pc.connectionStateChange.subscribe((state) => {
       if (state === "connected") {
         clearTimeout(deadline);

@@ -29,7 +29,11 @@ export interface Publisher {
   requestKeyframe(): void;
 }
 
-/** Keyframe requests closer together than this are dropped: one keyframe answers them all. */
+/**
+ * Keyframe requests reach the publisher at most this often: one keyframe answers them all. A request
+ * inside the interval is sent at its end, not dropped: a reader that began waiting after the last keyframe
+ * would otherwise wait for ever on a publisher that sends keyframes only on request.
+ */
 export const KEYFRAME_REQUEST_INTERVAL_MS = 500;
 
 /** The fix a B-frame stream needs, as the log and status say it. */
@@ -42,6 +46,8 @@ export class IngestPath {
   readonly #log;
   #publisher: Publisher | undefined;
   #lastKeyframeRequest = -Infinity;
+  /** A keyframe request held back by the interval, sent when it ends unless a keyframe comes first. */
+  #deferredRequest: ReturnType<typeof setTimeout> | undefined;
   /** The stream's last audio sequence number and timestamp, continued across publishers: see publishAudio. */
   #audioSequence = Math.floor(Math.random() * 0x10000);
   #audioTimestamp = 0;
@@ -49,7 +55,12 @@ export class IngestPath {
   #publisherAudio: { sequenceNumber: number; timestamp: number } | undefined;
   #warnedBFrames = false;
 
-  constructor(readonly stream: Stream, readonly rules: PathRules) {
+  /** @param keyframeIntervalMs the least time between two keyframe requests to the publisher. */
+  constructor(
+    readonly stream: Stream,
+    readonly rules: PathRules,
+    private readonly keyframeIntervalMs = KEYFRAME_REQUEST_INTERVAL_MS,
+  ) {
     this.#log = logger(`whip ${stream.name}`);
     stream.source = { ...stream.source, state: "waiting" };
   }
@@ -83,16 +94,38 @@ export class IngestPath {
   release(publisher: Publisher, why: string): void {
     if (this.#publisher !== publisher) return;
     this.#publisher = undefined;
+    this.#cancelDeferredRequest();
     this.stream.setKeyframeRequester(undefined);
     this.stream.source = { ...this.stream.source, state: "waiting", lastError: `publisher gone: ${why}` };
     this.#log.info(`publisher ${publisher.id} gone (${why}); waiting for the next one`);
   }
 
-  /** Asks the publisher for a keyframe, at most once per KEYFRAME_REQUEST_INTERVAL_MS. */
-  requestKeyframe(now = performance.now()): void {
-    if (!this.#publisher || now - this.#lastKeyframeRequest < KEYFRAME_REQUEST_INTERVAL_MS) return;
-    this.#lastKeyframeRequest = now;
+  /**
+   * Asks the publisher for a keyframe: now, or at the end of the current interval when one was asked for
+   * less than `keyframeIntervalMs` ago (see KEYFRAME_REQUEST_INTERVAL_MS).
+   */
+  requestKeyframe(): void {
+    if (!this.#publisher || this.#deferredRequest !== undefined) return;
+    const wait = this.#lastKeyframeRequest + this.keyframeIntervalMs - performance.now();
+    if (wait <= 0) {
+      this.#sendKeyframeRequest();
+      return;
+    }
+    this.#deferredRequest = setTimeout(() => {
+      this.#deferredRequest = undefined;
+      this.#sendKeyframeRequest();
+    }, wait);
+  }
+
+  #sendKeyframeRequest(): void {
+    if (!this.#publisher) return;
+    this.#lastKeyframeRequest = performance.now();
     this.#publisher.requestKeyframe();
+  }
+
+  #cancelDeferredRequest(): void {
+    clearTimeout(this.#deferredRequest);
+    this.#deferredRequest = undefined;
   }
 
   /**
@@ -125,6 +158,8 @@ export class IngestPath {
       };
       this.#log.info(`publisher ${publisher.id} is live`);
     }
+    // Any keyframe answers every request made before it.
+    if (unit.keyframe) this.#cancelDeferredRequest();
     this.stream.publish({
       codec: this.stream.codec,
       data: unit.data,
@@ -165,6 +200,7 @@ export class IngestPath {
 
   /** Ends the publisher's session (shutdown). */
   close(): void {
+    this.#cancelDeferredRequest();
     this.#publisher?.close("shutdown");
   }
 }

@@ -14,7 +14,9 @@
  */
 import {
   GenericNack,
+  PictureLossIndication,
   type RtcpPacket,
+  RtcpPayloadSpecificFeedback,
   RtcpRrPacket,
   RtcpSenderInfo,
   RtcpSourceDescriptionPacket,
@@ -23,6 +25,10 @@ import {
   type RTCRtpSender,
   SourceDescriptionChunk,
   SourceDescriptionItem,
+  useFIR,
+  useNACK,
+  usePLI,
+  useREMB,
 } from "werift";
 import { logger } from "../log.ts";
 import { DEFAULT_RTT_MS, RetransmitHistory, type SentPacket } from "./nack.ts";
@@ -36,8 +42,23 @@ const log = logger("webrtc");
 const REPORT_INTERVAL_MS = 1000;
 /** SDES item type of the canonical name. */
 const SDES_CNAME = 1;
+/** Feedback message type of a full intra request (RFC 5104 §4.3.1); werift parses it but does not export it. */
+const FIR_FMT = 4;
 /** Weight of the previous RTT estimate when a new measurement arrives. */
 const RTT_SMOOTHING = 0.85;
+
+/**
+ * The RTCP feedback a sent video track negotiates: ViewerRtp answers NACK, PLI and FIR. werift's default
+ * leaves out FIR, which clients without PLI use to ask for a keyframe.
+ */
+export function senderFeedback() {
+  return [useNACK(), usePLI(), useFIR(), useREMB()];
+}
+
+/** A full intra request as werift parses it: one entry per SSRC asked for a keyframe. */
+interface FirFeedback {
+  fir: { ssrc: number; sequenceNumber: number }[];
+}
 
 /** Feedback counters of one viewer, or of all viewers of a stream. */
 export interface FeedbackCounts {
@@ -49,11 +70,13 @@ export interface FeedbackCounts {
   retransmitsSuppressed: number;
   /** Picture loss indications received. */
   plis: number;
+  /** Full intra requests received (RFC 5104), repeats of one request counted once. */
+  firs: number;
 }
 
 /** Counters at zero. */
 export function emptyFeedbackCounts(): FeedbackCounts {
-  return { nacks: 0, retransmits: 0, retransmitsSuppressed: 0, plis: 0 };
+  return { nacks: 0, retransmits: 0, retransmitsSuppressed: 0, plis: 0, firs: 0 };
 }
 
 /** Sends one viewer's packets with its own sequence numbers, and answers its RTCP feedback. */
@@ -68,11 +91,18 @@ export class ViewerRtp {
   #octetCount = 0;
   #reportTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  /** The last FIR's command sequence number: a repeat of it is a retransmission, not a new request. */
+  #lastFirSequence: number | undefined;
+  readonly #stopFirs: () => void;
 
+  /**
+   * @param onKeyframeRequest called for each PLI or FIR: the viewer cannot decode until a keyframe.
+   */
   constructor(
     private readonly sender: RTCRtpSender,
     private readonly cname: string,
     private readonly totals: FeedbackCounts,
+    onKeyframeRequest: () => void,
   ) {
     this.#writer = new RtpWriter(sender);
     sender.rtcpRunning = true;
@@ -86,9 +116,25 @@ export class ViewerRtp {
         return;
       }
       if (packet.type === RtcpRrPacket.type || packet.type === RtcpSrPacket.type) this.#onReports(packet);
+      if (
+        packet.type === RtcpPayloadSpecificFeedback.type &&
+        packet.feedback.count === PictureLossIndication.count
+      ) {
+        this.#count("plis", 1);
+        onKeyframeRequest();
+      }
       stock(packet);
     };
-    sender.onPictureLossIndication.subscribe(() => this.#count("plis", 1));
+    // werift routes a FIR by its media source SSRC, which RFC 5104 §4.3.1.2 sets to 0, so no sender ever
+    // gets one: FIRs are taken from the transport, by the SSRC in their FCI.
+    this.#stopFirs = sender.dtlsTransport.onRtcp.subscribe((packet: RtcpPacket) => {
+      if (packet.type !== RtcpPayloadSpecificFeedback.type || packet.feedback.count !== FIR_FMT) return;
+      const entry = (packet.feedback as unknown as FirFeedback).fir.find((e) => e.ssrc === sender.ssrc);
+      if (!entry || entry.sequenceNumber === this.#lastFirSequence) return;
+      this.#lastFirSequence = entry.sequenceNumber;
+      this.#count("firs", 1);
+      onKeyframeRequest();
+    }).unSubscribe;
   }
 
   /** Smoothed round-trip time from the viewer's receiver reports, once one answered our report. */
@@ -112,6 +158,7 @@ export class ViewerRtp {
   /** Stops the sender reports and frees the packet sealer; the peer connection's close stops the rest. */
   close(): void {
     this.#closed = true;
+    this.#stopFirs();
     clearTimeout(this.#reportTimer);
     this.#writer.close();
   }

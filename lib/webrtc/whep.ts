@@ -7,7 +7,7 @@ import type { IceOptions } from "./ice.ts";
 import { chooseCodec, chooseOpus, parseVideoOffer, type VideoOffer, withProfileLevelId } from "./offer.ts";
 import { type IceRestartAnswer, PeerSession, PeerSessions, type SessionAnswer } from "./peer_session.ts";
 import { forwardAudio, sendAccessUnits, StreamPacketizer } from "./rtp.ts";
-import { emptyFeedbackCounts, type FeedbackCounts, ViewerRtp } from "./viewer_rtp.ts";
+import { emptyFeedbackCounts, type FeedbackCounts, senderFeedback, ViewerRtp } from "./viewer_rtp.ts";
 
 const log = logger("whep");
 
@@ -31,9 +31,8 @@ class WhepSession extends PeerSession {
     totals: FeedbackCounts,
   ) {
     super(stream.name, pc, "whep", "viewer");
-    this.rtp = new ViewerRtp(sender, pc.cname, totals);
     // A viewer that lost packets asks for a keyframe: a WHIP publisher can send one at once.
-    sender.onPictureLossIndication.subscribe(() => stream.requestKeyframe());
+    this.rtp = new ViewerRtp(sender, pc.cname, totals, () => stream.requestKeyframe());
   }
 
   protected connected(): void {
@@ -61,11 +60,11 @@ class WhepSession extends PeerSession {
     this.#reader?.close();
     this.#stopAudio?.();
     this.rtp.close();
-    const { nacks, retransmits, retransmitsSuppressed, plis } = this.rtp.counts;
+    const { nacks, retransmits, retransmitsSuppressed, plis, firs } = this.rtp.counts;
     const rtt = this.rtp.rttMs === undefined ? "unknown" : `${this.rtp.rttMs.toFixed(1)} ms`;
     log.info(
       `${this.stream.name}/${this.id}: closed (${why}); NACKed ${nacks}, resent ${retransmits}, ` +
-        `suppressed ${retransmitsSuppressed}, PLIs ${plis}, RTT ${rtt}`,
+        `suppressed ${retransmitsSuppressed}, PLIs ${plis}, FIRs ${firs}, RTT ${rtt}`,
     );
   }
 }
@@ -119,6 +118,7 @@ export class WhepSessions {
     // The offer's own payload type and fmtp, so werift's exact fmtp match negotiates it.
     const codec = (stream.codec === "h264" ? useH264 : useVP8)({
       payloadType: offered.payloadType,
+      rtcpFeedback: senderFeedback(),
       ...(stream.codec === "h264" ? { parameters: offered.fmtp } : {}),
     });
     // Audio only where the stream has some (a WHIP path) and the viewer offers Opus; else werift

@@ -1,10 +1,13 @@
 import type { AccessUnit } from "../../lib/media/access_unit.ts";
 
-/** A synthetic H.264 access unit for stream tests; `id` is written into the payload to tell them apart. */
-export function au(id: number, keyframe = false, size = 100): AccessUnit {
+/**
+ * A synthetic H.264 access unit for stream tests; `id` is written into the payload to tell them apart.
+ * It was captured at `captureMs` (by default long ago).
+ */
+export function au(id: number, keyframe = false, size = 100, captureMs = 1_700_000_000_000 + id): AccessUnit {
   const data = new Uint8Array(size);
   new DataView(data.buffer).setUint32(0, id);
-  return { codec: "h264", data, keyframe, pts90k: id * 3000, captureMs: 1_700_000_000_000 + id };
+  return { codec: "h264", data, keyframe, pts90k: id * 3000, captureMs };
 }
 
 /** The id written by {@link au}. */

@@ -1,11 +1,30 @@
-import { type PeerConfig, RTCPeerConnection, type RTCRtpTransceiver, useOPUS, useVP8 } from "werift";
+import { Buffer } from "node:buffer";
+import {
+  type PeerConfig,
+  RTCPeerConnection,
+  RtcpPayloadSpecificFeedback,
+  type RTCRtpTransceiver,
+  useOPUS,
+  useVP8,
+} from "werift";
+import { NAL } from "../../lib/media/h264.ts";
 import { ClientPeer, h264Codec } from "./client_peer.ts";
+
+/** True when an H.264 RTP payload starts a keyframe: SPS alone or first in a STAP-A. */
+export function h264StartsKeyframe(payload: Uint8Array): boolean {
+  const type = payload[0] & 0x1f;
+  if (type === 24) return (payload[3] & 0x1f) === NAL.SPS;
+  return type === NAL.SPS || type === NAL.IDR;
+}
 
 /** One received frame: its RTP timestamp and arrival time. */
 export interface ReceivedFrame {
   timestamp: number;
   receivedMs: number;
 }
+
+/** Feedback message type of a full intra request (RFC 5104). */
+const FIR_FMT = 4;
 
 /**
  * A werift viewer in the test process: offers recvonly video (and, if asked, Opus audio), counts frames
@@ -59,6 +78,27 @@ export class WhepViewer extends ClientPeer {
   /** Sends the server a picture loss indication for the video track. */
   async sendPli(): Promise<void> {
     await this.#video.receiver.sendRtcpPLI(this.videoSsrc!);
+  }
+
+  /**
+   * Sends the server a full intra request (RFC 5104 §4.3.1) for the video track. werift has no sender
+   * for it, so its FCI is written here: the media's SSRC and a request sequence number.
+   */
+  async sendFir(sequenceNumber: number): Promise<void> {
+    const { receiver } = this.#video;
+    const body = new Uint8Array(16);
+    const view = new DataView(body.buffer);
+    view.setUint32(0, receiver.rtcpSsrc);
+    view.setUint32(4, 0); // media source: unused in a FIR (§4.3.1.2)
+    view.setUint32(8, this.videoSsrc!);
+    body[12] = sequenceNumber & 0xff;
+    // RTCP length: the packet in 32-bit words minus one, the 4-byte header included.
+    const feedback = { count: FIR_FMT, length: body.length / 4, serialize: () => Buffer.from(body) };
+    await receiver.dtlsTransport.sendRtcp([
+      new RtcpPayloadSpecificFeedback({
+        feedback: feedback as unknown as RtcpPayloadSpecificFeedback["feedback"],
+      }),
+    ]);
   }
 
   /** Frames that arrived since `ms`. */

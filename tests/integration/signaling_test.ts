@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { NAL } from "../../lib/media/h264.ts";
 import {
   freePort,
   getJson,
@@ -8,14 +7,7 @@ import {
   waitFor,
   waitHealthy,
 } from "../helpers/edgecam.ts";
-import { SignalChannel, WhepViewer } from "../helpers/whep_client.ts";
-
-/** True when an H.264 RTP payload starts a keyframe: SPS alone or first in a STAP-A. */
-function h264StartsKeyframe(payload: Uint8Array): boolean {
-  const type = payload[0] & 0x1f;
-  if (type === 24) return (payload[3] & 0x1f) === NAL.SPS;
-  return type === NAL.SPS || type === NAL.IDR;
-}
+import { h264StartsKeyframe, SignalChannel, WhepViewer } from "../helpers/whep_client.ts";
 
 /** The viewer gets H.264 video, keyframe first, at the camera's rate (>= 25 of 30 frames/s over 1 s). */
 async function assertVideo(viewer: WhepViewer): Promise<void> {

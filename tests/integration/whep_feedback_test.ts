@@ -120,6 +120,7 @@ Deno.test("WebRTC feedback: bounded NACK retransmission, capture-time sender rep
       retransmits: 0,
       retransmits_suppressed: 0,
       plis: 0,
+      firs: 0,
     });
     await viewer.connect(`${base}/whep/front`);
     await waitFor("the first packets", () => viewer.arrivals.length >= 50 || undefined);

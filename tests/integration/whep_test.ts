@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { Vp8RtpPayload } from "werift";
-import { NAL } from "../../lib/media/h264.ts";
 import { getJson, startEdgecam, waitFor } from "../helpers/edgecam.ts";
-import { WhepViewer } from "../helpers/whep_client.ts";
+import { h264StartsKeyframe, WhepViewer } from "../helpers/whep_client.ts";
 
 const SDP = { "Content-Type": "application/sdp" };
 
@@ -21,13 +20,6 @@ const VP9_ONLY_OFFER = [
   "a=rtpmap:98 VP9/90000",
   "",
 ].join("\r\n");
-
-/** True when an H.264 RTP payload starts a keyframe: SPS alone or first in a STAP-A. */
-function h264StartsKeyframe(payload: Uint8Array): boolean {
-  const type = payload[0] & 0x1f;
-  if (type === 24) return (payload[3] & 0x1f) === NAL.SPS;
-  return type === NAL.SPS || type === NAL.IDR;
-}
 
 Deno.test("WHEP: every status of the HTTP surface, and live H.264 and VP8 to a werift viewer", async (t) => {
   const edgecam = await startEdgecam({ path: "config.toml" });

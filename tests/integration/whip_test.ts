@@ -315,6 +315,16 @@ Deno.test("WHIP: every checklist row at the HTTP level, with live media to WHEP 
       assert.ok(first.p.plis - before <= 2, `5 PLIs in a burst became ${first.p.plis - before}`);
     });
 
+    await t.step("a viewer's FIR reaches the publisher too; a repeated one counts once", async () => {
+      await new Promise((r) => setTimeout(r, 600));
+      const before = first.p.plis;
+      await watcher.viewer.sendFir(1);
+      await watcher.viewer.sendFir(1);
+      await waitFor("a keyframe request at the publisher", () => first.p.plis > before || undefined);
+      const { body } = await getJson<{ webrtc: { firs: number } }>(`${base}/api/streams/obs`);
+      assert.equal(body.webrtc.firs, 1, "a repeated FIR (same sequence number) is one request");
+    });
+
     await t.step("a second publisher replaces the first; the viewer stays and plays on", async () => {
       const second = await publisher("h264", "obs");
       assert.equal(second.res.status, 201, second.answer);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Stream, StreamRegistry } from "../../lib/stream.ts";
+import { GOP_FRESH_MS, Stream, StreamRegistry } from "../../lib/stream.ts";
 import { au, drain, idOf } from "../helpers/access_units.ts";
 
 /** Publishes ids in order; the ids listed in `keys` are keyframes. */
@@ -122,4 +122,71 @@ Deno.test("an output reader gets every access unit but is not listed among the r
   assert.equal(stream.stats().readers, 1);
   stream.close();
   assert.equal(output.closed, true);
+});
+
+/** A stream whose source counts the keyframes asked of it (as a WHIP publisher would answer them). */
+function withRequestCount(queueFrames: number): { stream: Stream; requests: () => number } {
+  const stream = new Stream("studio", "h264", queueFrames);
+  let requests = 0;
+  stream.setKeyframeRequester(() => requests++);
+  return { stream, requests: () => requests };
+}
+
+Deno.test("when a new reader can start from the cached GOP, the source is asked for nothing", () => {
+  const { stream, requests } = withRequestCount(10);
+  const now = Date.now();
+  for (let id = 1; id <= 5; id++) stream.publish(au(id, id === 1, 100, now));
+  const reader = stream.subscribe();
+  assert.deepEqual(drain(reader), [1, 2, 3, 4, 5]);
+  assert.equal(requests(), 0);
+});
+
+Deno.test("a reader that joins when the cached GOP is longer than its queue waits for a keyframe it asks for", () => {
+  const { stream, requests } = withRequestCount(3);
+  const now = Date.now();
+  for (let id = 1; id <= 6; id++) stream.publish(au(id, id === 1, 100, now));
+  const reader = stream.subscribe();
+  assert.equal(requests(), 1, "the source is asked at once, not when a viewer's PLI arrives");
+  assert.deepEqual(drain(reader), [], "the GOP is not replayed into a queue it would overflow");
+  assert.equal(reader.drops, 0, "frames never queued are not drops");
+  publish(stream, [7, 8], [8]);
+  assert.deepEqual(drain(reader), [8]);
+  assert.equal(reader.drops, 0);
+});
+
+Deno.test("a reader that joins with no GOP cached asks the source for a keyframe", () => {
+  const { stream, requests } = withRequestCount(10);
+  stream.subscribe();
+  assert.equal(requests(), 1);
+});
+
+Deno.test("a GOP older than GOP_FRESH_MS is replayed and a fresh keyframe asked for", () => {
+  const { stream, requests } = withRequestCount(10);
+  const old = Date.now() - GOP_FRESH_MS - 500;
+  for (let id = 1; id <= 3; id++) stream.publish(au(id, id === 1, 100, old));
+  const reader = stream.subscribe();
+  assert.deepEqual(drain(reader), [1, 2, 3]);
+  assert.equal(requests(), 1);
+});
+
+Deno.test("a reader that overflows asks for a keyframe; one that overflows on a keyframe resumes without asking", () => {
+  const { stream, requests } = withRequestCount(2);
+  stream.publish(au(1, true, 100, Date.now()));
+  const slow = stream.subscribe();
+  assert.equal(requests(), 0);
+  publish(stream, [2, 3], []);
+  assert.equal(requests(), 1, "overflow on a delta frame");
+  publish(stream, [4, 5], [4]);
+  assert.deepEqual(drain(slow), [4, 5]);
+  publish(stream, [6, 7, 8], [8]);
+  assert.equal(requests(), 1, "overflow on a keyframe needs no request");
+  assert.deepEqual(drain(slow), [8]);
+});
+
+Deno.test("a memory-pressure cut asks the source for a keyframe", () => {
+  const { stream, requests } = withRequestCount(10);
+  stream.publish(au(1, true, 100, Date.now()));
+  const reader = stream.subscribe();
+  reader.cutToKeyframe();
+  assert.equal(requests(), 1);
 });
