@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { ConfigError, loadConfig } from "./lib/config.ts";
+import { ConfigError, loadConfig } from "./lib/config/load.ts";
 import { logger, setLogLevel } from "./lib/log.ts";
 import { startService, viewerUrls } from "./lib/service.ts";
 import { VERSION } from "./lib/version.ts";

@@ -1,20 +1,20 @@
 import { createApp } from "../routes/app.ts";
 import { cameraSignalApp } from "../routes/signal.ts";
 import { AccessPolicy } from "./auth.ts";
-import type { Config } from "./config.ts";
+import type { Config } from "./config/load.ts";
 import { logger } from "./log.ts";
-import { MemoryGuard } from "./memory_guard.ts";
+import { MemoryGuard } from "./stream/memory_guard.ts";
 import { ShmOutput } from "./outputs/shm.ts";
 import { ringObjectName } from "./shm/layout.ts";
-import { listElements, resolveEncoder } from "./sources/encoders.ts";
-import { CameraSource } from "./sources/supervisor.ts";
-import { Stream, StreamRegistry } from "./stream.ts";
+import { listElements, resolveEncoder } from "./cameras/encoders.ts";
+import { CameraSource } from "./cameras/supervisor.ts";
+import { Stream, StreamRegistry } from "./stream/stream.ts";
 import { type IceOptions, iceServerLinks, peerIceOptions } from "./webrtc/ice.ts";
 import { WhipPush } from "./outputs/push.ts";
-import { WhepSessions } from "./webrtc/whep.ts";
-import { type IngestSettings, WhipSessions } from "./webrtc/whip.ts";
-import type { Codec } from "./media/access_unit.ts";
-import type { SecondPublisher } from "./sources/whip.ts";
+import { WhepSessions } from "./outputs/whep.ts";
+import { type IngestSettings, WhipSessions } from "./ingest/publishers.ts";
+import type { Codec } from "./stream/access_unit.ts";
+import type { SecondPublisher } from "./ingest/path.ts";
 
 const log = logger("service");
 

@@ -1,8 +1,8 @@
-import type { MemoryStatus } from "./memory_guard.ts";
+import type { MemoryStatus } from "./stream/memory_guard.ts";
 import type { ShmRingStatus } from "./outputs/shm.ts";
 import type { PushStatus } from "./outputs/push.ts";
-import type { SourceState, Stream } from "./stream.ts";
-import type { WebrtcStreamStats } from "./webrtc/whep.ts";
+import type { SourceState, Stream } from "./stream/stream.ts";
+import type { WebrtcStreamStats } from "./outputs/whep.ts";
 import { VERSION } from "./version.ts";
 
 /** One stream as the status API shows it (snake_case, like the seed projects' JSON). */

@@ -1,11 +1,11 @@
 import type { AccessPolicy } from "../lib/auth.ts";
 import type { PushStatus } from "../lib/outputs/push.ts";
-import type { MemoryGuard } from "../lib/memory_guard.ts";
+import type { MemoryGuard } from "../lib/stream/memory_guard.ts";
 import type { ShmOutput } from "../lib/outputs/shm.ts";
 import { NotFoundError } from "../lib/errors.ts";
-import type { Stream, StreamRegistry } from "../lib/stream.ts";
-import type { WhepSessions } from "../lib/webrtc/whep.ts";
-import type { WhipSessions } from "../lib/webrtc/whip.ts";
+import type { Stream, StreamRegistry } from "../lib/stream/stream.ts";
+import type { WhepSessions } from "../lib/outputs/whep.ts";
+import type { WhipSessions } from "../lib/ingest/publishers.ts";
 
 /** What the handlers need from the running service. */
 export interface ServiceContext {

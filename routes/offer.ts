@@ -1,6 +1,6 @@
 import { type Context, Hono } from "hono";
 import { BadRequestError, NotFoundError, UnsupportedMediaTypeError } from "../lib/errors.ts";
-import type { Stream } from "../lib/stream.ts";
+import type { Stream } from "../lib/stream/stream.ts";
 import { requireStream, type ServiceContext } from "./context.ts";
 import { boundedText, mediaType } from "./sessions.ts";
 import { whepCreated } from "./whep.ts";

@@ -1,6 +1,6 @@
 import { type Context, Hono } from "hono";
 import { BadRequestError, NotFoundError } from "../lib/errors.ts";
-import type { Stream } from "../lib/stream.ts";
+import type { Stream } from "../lib/stream/stream.ts";
 import { serveSignaling } from "../lib/webrtc/signaling.ts";
 import { requireToken } from "./auth.ts";
 import { requireStream, type ServiceContext } from "./context.ts";

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { healthOf, serviceStatus, summarizeStream } from "../lib/status.ts";
-import type { Stream } from "../lib/stream.ts";
+import type { Stream } from "../lib/stream/stream.ts";
 import { requireStream, type ServiceContext } from "./context.ts";
 
 /** `GET /health`, `GET /status`, `GET /api/streams[/<name>]`. */

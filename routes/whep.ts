@@ -1,5 +1,5 @@
 import type { Context, Hono } from "hono";
-import type { Stream } from "../lib/stream.ts";
+import type { Stream } from "../lib/stream/stream.ts";
 import { requireStream, type ServiceContext } from "./context.ts";
 import { sessionCreated, sessionRoutes } from "./sessions.ts";
 

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { BadRequestError, UnsupportedError } from "../lib/errors.ts";
-import { pipeStreamToWebSocket } from "../lib/outputs/ws.ts";
+import { pipeStreamToWebSocket } from "../lib/outputs/ws_player.ts";
 import { requireStream, type ServiceContext } from "./context.ts";
 
 /** `GET /ws/<stream>`: the jmuxer-style WebSocket player output (H.264 only). */

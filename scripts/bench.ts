@@ -7,11 +7,11 @@
 //   deno task bench shm                      shared-memory ring latency to a C reader, writer CPU
 //   deno task bench whip                     one 720p30 WHIP publisher fanned out to 1 and 10 viewers
 import { parseArgs } from "node:util";
-import { parseConfig } from "../lib/config.ts";
+import { parseConfig } from "../lib/config/load.ts";
 import { AnnexBSplitter, H264Assembler } from "../lib/media/h264.ts";
 import { startService } from "../lib/service.ts";
-import { buildPipeline } from "../lib/sources/gstreamer.ts";
-import { GST_LAUNCH } from "../lib/sources/supervisor.ts";
+import { buildPipeline } from "../lib/cameras/gstreamer.ts";
+import { GST_LAUNCH } from "../lib/cameras/supervisor.ts";
 import { setLogLevel } from "../lib/log.ts";
 import { shmBench } from "./bench/shm.ts";
 import { median, percentile } from "./bench/stats.ts";

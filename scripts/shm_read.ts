@@ -1,4 +1,4 @@
-// `deno task shm-read <stream>`: follows a stream's shared-memory ring with lib/shm/reader.ts and prints
+// `deno task shm-read <stream>`: follows a stream's shared-memory ring with lib/shm/client.ts and prints
 // one line per event, as examples/shm/reader.c does. The ring's name comes from the config file
 // (`[shm] prefix`, a camera's `shm_name`), or is given with --name.
 //
@@ -6,9 +6,9 @@
 //   deno task shm-read front --count 100
 //   deno task shm-read --name edgecam-front
 import { parseArgs } from "node:util";
-import { ConfigError, parseConfig } from "../lib/config.ts";
+import { ConfigError, parseConfig } from "../lib/config/load.ts";
 import { nowUs } from "../lib/shm/layout.ts";
-import { ShmReader } from "../lib/shm/reader.ts";
+import { ShmReader } from "../lib/shm/client.ts";
 
 const USAGE = "Usage: deno task shm-read <stream> [--config config.toml] [--count N]\n" +
   "       deno task shm-read --name <ring name in /dev/shm> [--count N]";

@@ -192,7 +192,7 @@ export function playOverWhep(name, video, { rtpOriginMs, token, onGiveUp }) {
       // The connection closed between two samples.
     }
     // A connection can come up and still carry no picture (the known cause, SRTP keys the two sides
-    // disagree on, is fixed in lib/webrtc/dtls_client.ts; this stays as a safety net for unknown
+    // disagree on, is fixed in lib/webrtc/werift_fixes/dtls_client.ts; this stays as a safety net for unknown
     // ones): nothing decoded for STALL_MS means start over with a new session.
     const frames = state.figures.framesDecoded ?? 0;
     if (frames > state.framesSeen) {

@@ -6,16 +6,16 @@
  * that goes silent) is retried with backoff for as long as the service runs.
  */
 import { RTCPeerConnection, useH264, useOPUS, useVP8 } from "werift";
-import type { PushTarget, SupervisorConfig } from "../config.ts";
+import type { PushTarget, SupervisorConfig } from "../config/load.ts";
 import { logger } from "../log.ts";
-import { backoffDelay } from "../sources/supervisor.ts";
-import type { Stream } from "../stream.ts";
+import { backoffDelay } from "../cameras/supervisor.ts";
+import type { Stream } from "../stream/stream.ts";
 import { candidateTypes, type IceOptions, parseIceServerLinks } from "../webrtc/ice.ts";
 import { DEFAULT_PROFILE_LEVEL_ID } from "../webrtc/offer.ts";
 import { iceFragment, parseSdpFragment } from "../webrtc/sdpfrag.ts";
 import { correctTransports, gatheringComplete } from "../webrtc/peer_session.ts";
-import { forwardAudio, sendAccessUnits, StreamPacketizer } from "../webrtc/rtp.ts";
-import { emptyFeedbackCounts, senderFeedback, ViewerRtp } from "../webrtc/viewer_rtp.ts";
+import { forwardAudio, sendAccessUnits, StreamPacketizer } from "../webrtc/rtp/packetizer.ts";
+import { emptyFeedbackCounts, senderFeedback, ViewerRtp } from "../webrtc/rtp/viewer_rtp.ts";
 
 /**
  * Where a redirect answered to `url` sends the request: the 307 or 308 `location` resolved against

@@ -1,9 +1,9 @@
 import { logger } from "../log.ts";
-import type { Reader } from "../reader.ts";
+import type { Reader } from "../stream/reader.ts";
 import { HEADER, ringSize } from "../shm/layout.ts";
 import { futexWake } from "../shm/libc.ts";
 import { createRing, removeRing, type WritableRing } from "../shm/object.ts";
-import type { Stream } from "../stream.ts";
+import type { Stream } from "../stream/stream.ts";
 
 const log = logger("shm");
 

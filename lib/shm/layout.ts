@@ -6,7 +6,7 @@
  * All integers are little-endian. A ring is one header followed by `slot_count` slots; each slot is a
  * slot header followed by `slot_size` payload bytes.
  */
-import type { Codec } from "../media/access_unit.ts";
+import type { Codec } from "../stream/access_unit.ts";
 
 /** "ECSM" read as little-endian bytes: 'E' 'C' 'S' 'M'. */
 export const MAGIC = 0x4d534345;

@@ -2,7 +2,7 @@
  * A ring's life as an object in /dev/shm: made fresh at start (replacing one a crash left behind),
  * attached to by readers, closed and removed at shutdown.
  */
-import type { Codec } from "../media/access_unit.ts";
+import type { Codec } from "../stream/access_unit.ts";
 import { HEADER, MAGIC, nowUs, type RingGeometry, ringSize, STATE_LIVE } from "./layout.ts";
 import { createObject, futexWake, type Mapping, openObject, processAlive, unlinkObject } from "./libc.ts";
 import { markClosed, readHeader, RingWriter } from "./ring.ts";

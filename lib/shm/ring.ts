@@ -2,7 +2,7 @@
  * Writing and reading the ring over any ArrayBuffer: the mapping of /dev/shm/<name> in the service and
  * in readers, or a plain buffer in unit tests. No I/O here; lib/shm/libc.ts maps the memory.
  */
-import type { AccessUnit, Codec } from "../media/access_unit.ts";
+import type { AccessUnit, Codec } from "../stream/access_unit.ts";
 import {
   CODEC_IDS,
   codecOf,

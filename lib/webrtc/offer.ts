@@ -1,5 +1,5 @@
 import { BadRequestError, UnsupportedError } from "../errors.ts";
-import type { Codec } from "../media/access_unit.ts";
+import type { Codec } from "../stream/access_unit.ts";
 
 /** A video payload type as an SDP offer lists it. */
 export interface OfferedCodec {

@@ -7,14 +7,14 @@
 import type { RTCPeerConnection } from "werift";
 import { BadRequestError, NotFoundError, PreconditionFailedError, UnavailableError } from "../errors.ts";
 import { logger } from "../log.ts";
-import { onPeerClose } from "./dtls_alert.ts";
-import { handleServerHandshakesOnce } from "./dtls_client.ts";
-import { handleClientHandshakesOnce } from "./dtls_server.ts";
+import { onPeerClose } from "./werift_fixes/dtls_alert.ts";
+import { handleServerHandshakesOnce } from "./werift_fixes/dtls_client.ts";
+import { handleClientHandshakesOnce } from "./werift_fixes/dtls_server.ts";
 import type { IceOptions } from "./ice.ts";
 import { addRemoteCandidates, remoteCredentials, RESTART_TIMEOUT_MS, restartIce } from "./ice_restart.ts";
 import { type DtlsRole, withBundleOnlyPorts } from "./offer.ts";
 import { iceFragment, isIceRestart, parseSdpFragment } from "./sdpfrag.ts";
-import { receiveAcrossRollovers } from "./srtp_rollover.ts";
+import { receiveAcrossRollovers } from "./werift_fixes/srtp_rollover.ts";
 
 /** A peer that never completes ICE and DTLS within this time is dropped. */
 const CONNECT_TIMEOUT_MS = 30_000;

@@ -8,8 +8,8 @@
  */
 import { BadRequestError, NotFoundError } from "../errors.ts";
 import { logger } from "../log.ts";
-import type { Stream } from "../stream.ts";
-import type { WhepSessions } from "./whep.ts";
+import type { Stream } from "../stream/stream.ts";
+import type { WhepSessions } from "../outputs/whep.ts";
 
 const log = logger("signal");
 

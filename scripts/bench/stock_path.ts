@@ -6,9 +6,9 @@
 // Bench only: this is what is being compared against, not a product feature.
 import { Buffer } from "node:buffer";
 import { H264Packetizer, MediaStreamTrack, RTCPeerConnection, useH264 } from "werift";
-import { rtpTimestamp } from "../../lib/webrtc/rtp.ts";
+import { rtpTimestamp } from "../../lib/webrtc/rtp/packetizer.ts";
 import { chooseCodec, parseVideoOffer } from "../../lib/webrtc/offer.ts";
-import type { Stream } from "../../lib/stream.ts";
+import type { Stream } from "../../lib/stream/stream.ts";
 
 /** Same payload size as edgecam's packetizer, so both paths send the same packets per frame. */
 const MAX_PAYLOAD_BYTES = 1200;

@@ -1,13 +1,13 @@
 // The WebRTC part of `deno task bench`: edgecam's WHEP path against werift's stock path (the
 // baseline), 1280x720@30 H.264 at ~4 Mbit/s, N werift viewers in one separate process.
 import { RTCDtlsTransport, type RtpHeader } from "werift";
-import { RtpWriter } from "../../lib/webrtc/rtp_writer.ts";
-import { parseConfig } from "../../lib/config.ts";
+import { RtpWriter } from "../../lib/webrtc/rtp/writer.ts";
+import { parseConfig } from "../../lib/config/load.ts";
 import { setLogLevel } from "../../lib/log.ts";
 import { startService } from "../../lib/service.ts";
-import type { Reader } from "../../lib/reader.ts";
-import type { Stream } from "../../lib/stream.ts";
-import { rtpTimestamp } from "../../lib/webrtc/rtp.ts";
+import type { Reader } from "../../lib/stream/reader.ts";
+import type { Stream } from "../../lib/stream/stream.ts";
+import { rtpTimestamp } from "../../lib/webrtc/rtp/packetizer.ts";
 import { lines } from "./lines.ts";
 import { CpuMeter, rssBytes, spawnBenchScript } from "./proc.ts";
 import { median, percentile, slope } from "./stats.ts";

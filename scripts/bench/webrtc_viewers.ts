@@ -6,8 +6,8 @@
 // {"event":"start"}, counts for `windowMs` and prints {"event":"window", ...}. At the end of stdin
 // it DELETEs every session and exits.
 import { RTCPeerConnection, useH264 } from "werift";
-import { handleClientHandshakesOnce } from "../../lib/webrtc/dtls_server.ts";
-import { receiveAcrossRollovers } from "../../lib/webrtc/srtp_rollover.ts";
+import { handleClientHandshakesOnce } from "../../lib/webrtc/werift_fixes/dtls_server.ts";
+import { receiveAcrossRollovers } from "../../lib/webrtc/werift_fixes/srtp_rollover.ts";
 import { lines } from "./lines.ts";
 import { CpuMeter } from "./proc.ts";
 import { RtpCounter, type WindowCounts } from "./rtp_count.ts";

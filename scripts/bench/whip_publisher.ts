@@ -3,12 +3,12 @@
 // H.264 packetizer and sends it over a werift peer that POSTed its offer to the endpoint given.
 // Prints "publishing" once connected; runs until stdin closes.
 import { RTCPeerConnection, RtpHeader, RtpPacket, useH264 } from "werift";
-import { parseConfig } from "../../lib/config.ts";
-import { createFramer, framesFromPipe } from "../../lib/sources/framer.ts";
-import { buildPipeline } from "../../lib/sources/gstreamer.ts";
-import { GST_LAUNCH } from "../../lib/sources/supervisor.ts";
+import { parseConfig } from "../../lib/config/load.ts";
+import { createFramer, framesFromPipe } from "../../lib/cameras/framer.ts";
+import { buildPipeline } from "../../lib/cameras/gstreamer.ts";
+import { GST_LAUNCH } from "../../lib/cameras/supervisor.ts";
 import { gatheringComplete } from "../../lib/webrtc/peer_session.ts";
-import { StreamPacketizer } from "../../lib/webrtc/rtp.ts";
+import { StreamPacketizer } from "../../lib/webrtc/rtp/packetizer.ts";
 
 const [endpoint] = Deno.args;
 const [camera] = parseConfig(`

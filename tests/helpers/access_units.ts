@@ -1,4 +1,4 @@
-import type { AccessUnit } from "../../lib/media/access_unit.ts";
+import type { AccessUnit } from "../../lib/stream/access_unit.ts";
 
 /**
  * A synthetic H.264 access unit for stream tests; `id` is written into the payload to tell them apart.

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { IceCandidate, RTCIceParameters, type RTCPeerConnection, useH264 } from "werift";
-import { handleClientHandshakesOnce } from "../../lib/webrtc/dtls_server.ts";
-import { receiveAcrossRollovers } from "../../lib/webrtc/srtp_rollover.ts";
+import { handleClientHandshakesOnce } from "../../lib/webrtc/werift_fixes/dtls_server.ts";
+import { receiveAcrossRollovers } from "../../lib/webrtc/werift_fixes/srtp_rollover.ts";
 
 /** werift's H.264 codec, offering `profileLevelId` if given. */
 export function h264Codec(profileLevelId?: string) {

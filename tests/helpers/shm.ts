@@ -1,5 +1,5 @@
-import { ShmReader } from "../../lib/shm/reader.ts";
-import type { ShmEvent } from "../../lib/shm/reader.ts";
+import { ShmReader } from "../../lib/shm/client.ts";
+import type { ShmEvent } from "../../lib/shm/client.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const INSTALL =

@@ -1,8 +1,8 @@
 // Runs the argv buildPipeline emits through the real gst-launch-1.0. Needs --allow-run --allow-read.
 import assert from "node:assert/strict";
-import { type CameraConfig, FLIP_METHODS, validateConfig } from "../../lib/config.ts";
-import { listElements, resolveEncoder } from "../../lib/sources/encoders.ts";
-import { buildPipeline, type ResolvedEncoder } from "../../lib/sources/gstreamer.ts";
+import { type CameraConfig, FLIP_METHODS, validateConfig } from "../../lib/config/load.ts";
+import { listElements, resolveEncoder } from "../../lib/cameras/encoders.ts";
+import { buildPipeline, type ResolvedEncoder } from "../../lib/cameras/gstreamer.ts";
 
 const H264_START_CODE = [0x00, 0x00, 0x00, 0x01];
 const EBML_MAGIC = [0x1a, 0x45, 0xdf, 0xa3];

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import * as layout from "../../lib/shm/layout.ts";
-import { ShmReader } from "../../lib/shm/reader.ts";
+import { ShmReader } from "../../lib/shm/client.ts";
 import { getJson, startEdgecam, waitFor, writeConfig } from "../helpers/edgecam.ts";
 import {
   compileAndRun,

@@ -3,7 +3,7 @@ import { repeatFlight5AfterFinished, sessionOutcomes } from "../helpers/dtls_rep
 import { startEdgecam, waitHealthy } from "../helpers/edgecam.ts";
 
 /**
- * Sessions opened in a row. Without lib/webrtc/dtls_server.ts in the werift viewer, each of them
+ * Sessions opened in a row. Without lib/webrtc/werift_fixes/dtls_server.ts in the werift viewer, each of them
  * derives SRTP keys the service does not have and gets no packet; with it all play.
  */
 const SESSIONS = 4;

@@ -5,7 +5,7 @@ import { startEdgecam, waitFor, waitHealthy } from "../helpers/edgecam.ts";
 import { WhepViewer } from "../helpers/whep_client.ts";
 
 /**
- * Sessions opened in a row. Without lib/webrtc/dtls_client.ts about half of them derive SRTP keys the
+ * Sessions opened in a row. Without lib/webrtc/werift_fixes/dtls_client.ts about half of them derive SRTP keys the
  * viewer does not have (the viewer then gets no packet at all), so eight all passing by chance is
  * about 0.4 %; with it none fails.
  */

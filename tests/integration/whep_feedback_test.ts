@@ -7,8 +7,8 @@ import {
   type RTCRtpReceiver,
   type RtpPacket,
 } from "werift";
-import { DEFAULT_RETRANSMIT_LIMITS, RTP_HEADER_BYTES } from "../../lib/webrtc/nack.ts";
-import { epochMsFromNtp } from "../../lib/webrtc/sender_report.ts";
+import { DEFAULT_RETRANSMIT_LIMITS, RTP_HEADER_BYTES } from "../../lib/webrtc/rtp/nack.ts";
+import { epochMsFromNtp } from "../../lib/webrtc/rtp/sender_report.ts";
 import { getJson, startEdgecam, waitFor, waitHealthy } from "../helpers/edgecam.ts";
 import { WhepViewer } from "../helpers/whep_client.ts";
 import { WsPlayer } from "../helpers/ws_player.ts";

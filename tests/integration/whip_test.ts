@@ -3,7 +3,7 @@ import { sendAlert } from "../helpers/dtls_alert.ts";
 import { getJson, startEdgecam, waitFor } from "../helpers/edgecam.ts";
 import { WhepViewer } from "../helpers/whep_client.ts";
 import { WhipPublisher } from "../helpers/whip_client.ts";
-import { ShmReader } from "../../lib/shm/reader.ts";
+import { ShmReader } from "../../lib/shm/client.ts";
 import { WsPlayer } from "../helpers/ws_player.ts";
 
 /** TLS alert level and description of a close_notify (RFC 5246 §7.2). */

@@ -8,7 +8,7 @@ import {
   parseConfig,
   type ServerConfig,
   validateConfig,
-} from "../../lib/config.ts";
+} from "../../lib/config/load.ts";
 
 /** The problem lines a call throws; fails the test when it throws nothing or something else. */
 function problemsOf(fn: () => unknown): string[] {

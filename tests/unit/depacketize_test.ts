@@ -8,7 +8,7 @@ import {
   type RtpIn,
   seqDiff,
   vp8DescriptorLength,
-} from "../../lib/webrtc/depacketize.ts";
+} from "../../lib/ingest/depacketize.ts";
 import { fixtureFrames } from "../helpers/whip_client.ts";
 
 /** Packets of one frame: `count` payloads [seq, i], the last one marked. */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { type CameraConfig, validateConfig } from "../../lib/config.ts";
-import { ENCODER_ELEMENTS, parseInspectOutput, resolveEncoder } from "../../lib/sources/encoders.ts";
-import { buildPipeline, ENCODER_CODEC, type ResolvedEncoder } from "../../lib/sources/gstreamer.ts";
+import { type CameraConfig, validateConfig } from "../../lib/config/load.ts";
+import { ENCODER_ELEMENTS, parseInspectOutput, resolveEncoder } from "../../lib/cameras/encoders.ts";
+import { buildPipeline, ENCODER_CODEC, type ResolvedEncoder } from "../../lib/cameras/gstreamer.ts";
 
 /** Lines of `gst-inspect-1.0` (GStreamer 1.22, Debian 12), every kind of line it prints. */
 const LISTING = `coretracers:  latency (GstTracerFactory)

@@ -5,8 +5,8 @@ import {
   FLIP_METHODS,
   SOURCE_KINDS,
   validateConfig,
-} from "../../lib/config.ts";
-import { buildPipeline, ENCODER_CODEC, type ResolvedEncoder } from "../../lib/sources/gstreamer.ts";
+} from "../../lib/config/load.ts";
+import { buildPipeline, ENCODER_CODEC, type ResolvedEncoder } from "../../lib/cameras/gstreamer.ts";
 
 /** A camera with every default (test source, 640x480@30, h264, 2 Mbit/s, keyframe every 30), then `fields`. */
 function camera(fields: Partial<CameraConfig> = {}): CameraConfig {

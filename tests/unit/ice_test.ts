@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseConfig, type WebrtcConfig } from "../../lib/config.ts";
+import { parseConfig, type WebrtcConfig } from "../../lib/config/load.ts";
 import {
   candidateTypes,
   type HostInterface,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { IngestPath, type Publisher } from "../../lib/sources/whip.ts";
-import { Stream } from "../../lib/stream.ts";
+import { IngestPath, type Publisher } from "../../lib/ingest/path.ts";
+import { Stream } from "../../lib/stream/stream.ts";
 
 const INTERVAL_MS = 60;
 

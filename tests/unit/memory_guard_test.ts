@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { MemoryGuard, pressureLevel } from "../../lib/memory_guard.ts";
-import { Stream, StreamRegistry } from "../../lib/stream.ts";
+import { MemoryGuard, pressureLevel } from "../../lib/stream/memory_guard.ts";
+import { Stream, StreamRegistry } from "../../lib/stream/stream.ts";
 import { au, drain } from "../helpers/access_units.ts";
 
 const MB = 1024 * 1024;

@@ -4,7 +4,7 @@ import {
   RetransmitHistory,
   type RetransmitLimits,
   type SentPacket,
-} from "../../lib/webrtc/nack.ts";
+} from "../../lib/webrtc/rtp/nack.ts";
 
 const LIMITS: RetransmitLimits = {
   historyPackets: 8,

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { ProtectionProfileAeadAes128Gcm, RtpHeader, RtpPacket, SrtpSession } from "werift";
-import { packetIndex, writeGcmNonce, writeRtpHeader } from "../../lib/webrtc/rtp_writer.ts";
-import { type GcmSealer, gcmSealer, LibcryptoGcm, NodeGcm } from "../../lib/webrtc/srtp_gcm.ts";
+import { packetIndex, writeGcmNonce, writeRtpHeader } from "../../lib/webrtc/rtp/writer.ts";
+import { type GcmSealer, gcmSealer, LibcryptoGcm, NodeGcm } from "../../lib/webrtc/rtp/srtp_gcm.ts";
 
 Deno.test("the packet index of a sequence number is the one nearest to the last index", () => {
   const cases: [lastIndex: number, seq: number, index: number][] = [

@@ -5,7 +5,7 @@ import {
   ntpFromEpochMs,
   reportClock,
   roundTripMs,
-} from "../../lib/webrtc/sender_report.ts";
+} from "../../lib/webrtc/rtp/sender_report.ts";
 
 Deno.test("NTP timestamps: seconds since 1900 in the high word, the binary fraction in the low word", () => {
   const cases: [epochMs: number, ntp: bigint][] = [

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { ProtectionProfileAeadAes128Gcm, RtpPacket, SrtpSession } from "werift";
-import { packetIndex, writeGcmNonce, writeRtpHeader } from "../../lib/webrtc/rtp_writer.ts";
-import { gcmSealer } from "../../lib/webrtc/srtp_gcm.ts";
-import { estimateRolloverAsRfc3711 } from "../../lib/webrtc/srtp_rollover.ts";
+import { packetIndex, writeGcmNonce, writeRtpHeader } from "../../lib/webrtc/rtp/writer.ts";
+import { gcmSealer } from "../../lib/webrtc/rtp/srtp_gcm.ts";
+import { estimateRolloverAsRfc3711 } from "../../lib/webrtc/werift_fixes/srtp_rollover.ts";
 
 const KEY = Buffer.alloc(16, 1);
 const SALT = Buffer.alloc(12, 2);

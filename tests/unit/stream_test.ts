@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { GOP_FRESH_MS, Stream, StreamRegistry } from "../../lib/stream.ts";
+import { GOP_FRESH_MS, Stream, StreamRegistry } from "../../lib/stream/stream.ts";
 import { au, drain, idOf } from "../helpers/access_units.ts";
 
 /** Publishes ids in order; the ids listed in `keys` are keyframes. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
-import { ipBytes, sameSockaddr, sockaddr, UdpRoute } from "../../lib/webrtc/udp_send.ts";
+import { ipBytes, sameSockaddr, sockaddr, UdpRoute } from "../../lib/webrtc/rtp/udp_send.ts";
 
 Deno.test("IP addresses become their network-order bytes; anything else is refused", () => {
   const cases: [host: string, bytes: number[] | undefined][] = [

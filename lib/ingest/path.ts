@@ -6,9 +6,9 @@
  */
 import { ConflictError } from "../errors.ts";
 import { logger } from "../log.ts";
-import type { Codec } from "../media/access_unit.ts";
-import type { Stream, VideoFormat } from "../stream.ts";
-import { seqDiff } from "../webrtc/depacketize.ts";
+import type { Codec } from "../stream/access_unit.ts";
+import type { Stream, VideoFormat } from "../stream/stream.ts";
+import { seqDiff } from "./depacketize.ts";
 
 /** What a second publisher on a busy path gets. */
 export type SecondPublisher = "replace" | "refuse";

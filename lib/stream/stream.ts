@@ -1,4 +1,4 @@
-import type { AccessUnit, Codec } from "./media/access_unit.ts";
+import type { AccessUnit, Codec } from "./access_unit.ts";
 import { Reader } from "./reader.ts";
 
 /** Where a stream's source is in its life. `waiting` is a path with no publisher yet. */

@@ -1,6 +1,6 @@
-import type { CameraConfig, SupervisorConfig } from "../config.ts";
+import type { CameraConfig, SupervisorConfig } from "../config/load.ts";
 import { logger, RateLimitedLog } from "../log.ts";
-import type { Stream } from "../stream.ts";
+import type { Stream } from "../stream/stream.ts";
 import { createFramer, framesFromPipe } from "./framer.ts";
 import type { Resolution } from "./encoders.ts";
 import { buildPipeline } from "./gstreamer.ts";

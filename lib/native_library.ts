@@ -3,7 +3,7 @@
  * null (said once in the log, with what is used instead) where it cannot be: the library is
  * missing, or the process runs without `--allow-ffi`.
  */
-import { logger } from "../log.ts";
+import { logger } from "./log.ts";
 
 const log = logger("webrtc");
 

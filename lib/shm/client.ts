@@ -2,7 +2,7 @@
  * A shared-memory reader for other Deno programs (needs `--allow-ffi` on libc):
  *
  * ```ts
- * import { ShmReader } from "./lib/shm/reader.ts";
+ * import { ShmReader } from "./lib/shm/client.ts";
  * const reader = await ShmReader.attach("edgecam-front");
  * for await (const event of reader) {
  *   if (event.kind === "frame") console.log(event.seq, event.data.length, event.keyframe);
@@ -12,7 +12,7 @@
  * It starts at the ring's latest keyframe, sleeps on the ring's futex between access units, jumps to a
  * keyframe when it was lapped, and follows the ring to a new generation when the writer restarts.
  */
-import type { Codec } from "../media/access_unit.ts";
+import type { Codec } from "../stream/access_unit.ts";
 import { HEADER } from "./layout.ts";
 import { futexWait, type Mapping, openObject } from "./libc.ts";
 import { RingCursor, type RingEvent } from "./ring.ts";

@@ -1,13 +1,13 @@
 /**
  * The clock mapping of our RTCP sender reports. A packet's RTP timestamp is its capture time on the
- * 90 kHz clock counted from `performance.timeOrigin` (see lib/sources/supervisor.ts), so a report made
+ * 90 kHz clock counted from `performance.timeOrigin` (see lib/cameras/supervisor.ts), so a report made
  * at wall time T carries NTP(T) and (T - timeOrigin) * 90: a receiver then maps every RTP timestamp
  * back to the capture wall time, and the NTP time is also when the report left, which is what a
  * browser's clock-offset estimate assumes. werift's own reports pair the last packet's capture
  * timestamp with its send time and write the NTP fraction wrongly (decimal digits as a binary
  * fraction), so glass-to-glass delay cannot be computed from them.
  */
-import { rtpTimestamp } from "./rtp.ts";
+import { rtpTimestamp } from "./packetizer.ts";
 
 /** Seconds from the NTP epoch (1900-01-01) to the Unix epoch (1970-01-01). */
 const NTP_TO_UNIX_S = 2_208_988_800;

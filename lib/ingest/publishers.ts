@@ -2,7 +2,7 @@
  * WHIP ingest (RFC 9725): one werift peer per publisher, receiving one video track (H.264 or VP8)
  * and an optional Opus track. Video RTP is put back in order, cut into frames and depacketized into
  * access units for the path's stream (depacketize.ts); audio is forwarded packet by packet. The path
- * (lib/sources/whip.ts) decides who publishes and keeps the stream going between publishers.
+ * (lib/ingest/path.ts) decides who publishes and keeps the stream going between publishers.
  */
 import {
   type MediaStreamTrack,
@@ -15,12 +15,17 @@ import {
 } from "werift";
 import { ConflictError, NotFoundError } from "../errors.ts";
 import { logger } from "../log.ts";
-import { IngestPath, type PathRules, type Publisher } from "../sources/whip.ts";
-import { Stream, type StreamRegistry } from "../stream.ts";
+import { IngestPath, type PathRules, type Publisher } from "./path.ts";
+import { Stream, type StreamRegistry } from "../stream/stream.ts";
 import { frameDecoder, FrameReassembler } from "./depacketize.ts";
-import type { IceOptions } from "./ice.ts";
-import { chooseIngest, type IngestChoice, parseVideoOffer } from "./offer.ts";
-import { type IceRestartAnswer, PeerSession, PeerSessions, type SessionAnswer } from "./peer_session.ts";
+import type { IceOptions } from "../webrtc/ice.ts";
+import { chooseIngest, type IngestChoice, parseVideoOffer } from "../webrtc/offer.ts";
+import {
+  type IceRestartAnswer,
+  PeerSession,
+  PeerSessions,
+  type SessionAnswer,
+} from "../webrtc/peer_session.ts";
 
 const log = logger("whip");
 

@@ -8,8 +8,8 @@
  * still has the transport open, and a full send buffer drops the packet, as UDP would, instead of
  * queueing it behind a slow viewer.
  */
-import { logger } from "../log.ts";
-import { optionalLibrary } from "./native_library.ts";
+import { logger } from "../../log.ts";
+import { optionalLibrary } from "../../native_library.ts";
 
 const log = logger("webrtc");
 

@@ -1,5 +1,5 @@
-import type { AccessUnit } from "../media/access_unit.ts";
-import type { Stream } from "../stream.ts";
+import type { AccessUnit } from "../stream/access_unit.ts";
+import type { Stream } from "../stream/stream.ts";
 
 /** Above this many unsent bytes a socket counts as slow and its reader queue takes the backlog. */
 const HIGH_WATER_BYTES = 1024 * 1024;

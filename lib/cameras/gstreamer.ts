@@ -2,8 +2,8 @@
  * The camera pipeline as a pure function of its config: the argv for `gst-launch-1.0`, never a shell
  * string. Property names, nicks and units were checked with `gst-inspect-1.0` (GStreamer 1.22).
  */
-import type { CameraConfig, FlipMethod } from "../config.ts";
-import type { Codec } from "../media/access_unit.ts";
+import type { CameraConfig, FlipMethod } from "../config/load.ts";
+import type { Codec } from "../stream/access_unit.ts";
 
 /** A concrete encoder, after `auto` was resolved against the installed elements. */
 export type ResolvedEncoder = "x264" | "openh264" | "v4l2" | "nvv4l2" | "vp8";

@@ -6,10 +6,10 @@
  */
 import { Buffer } from "node:buffer";
 import { H264RtpPayload } from "werift";
-import type { Codec } from "../media/access_unit.ts";
+import type { Codec } from "../stream/access_unit.ts";
 import { H264Assembler, hasBSlice } from "../media/h264.ts";
 import { parseVp8Frame } from "../media/vp8.ts";
-import type { VideoFormat } from "../stream.ts";
+import type { VideoFormat } from "../stream/stream.ts";
 
 /** One received RTP packet, as far as reassembly needs it. */
 export interface RtpIn {

@@ -9,7 +9,7 @@
  */
 import { Buffer } from "node:buffer";
 import { createCipheriv } from "node:crypto";
-import { optionalLibrary } from "./native_library.ts";
+import { optionalLibrary } from "../../native_library.ts";
 
 /** Bytes of the GCM authentication tag at the end of each SRTP packet (RFC 7714 §14.2). */
 export const GCM_TAG_BYTES = 16;

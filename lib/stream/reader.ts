@@ -1,4 +1,4 @@
-import type { AccessUnit } from "./media/access_unit.ts";
+import type { AccessUnit } from "./access_unit.ts";
 
 /**
  * One consumer's view of a stream: a bounded queue that never makes the stream wait.

@@ -4,9 +4,9 @@
  * config file or `Deno.env`; everything else receives a validated {@link Config}.
  */
 import { parse, TomlError } from "smol-toml";
-import { LOG_LEVELS, type LogLevel } from "./log.ts";
-import type { Codec } from "./media/access_unit.ts";
-import { objectNameProblem, ringObjectName, SLOT_ALIGN } from "./shm/layout.ts";
+import { LOG_LEVELS, type LogLevel } from "../log.ts";
+import type { Codec } from "../stream/access_unit.ts";
+import { objectNameProblem, ringObjectName, SLOT_ALIGN } from "../shm/layout.ts";
 
 /** Where frames come from. */
 export const SOURCE_KINDS = ["test", "libcamera", "v4l2"] as const;

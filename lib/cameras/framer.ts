@@ -1,8 +1,8 @@
-import type { Codec } from "../media/access_unit.ts";
+import type { Codec } from "../stream/access_unit.ts";
 import { H264Assembler } from "../media/h264.ts";
 import { parseVp8Frame } from "../media/vp8.ts";
 import { WebmDemuxer } from "../media/webm.ts";
-import type { VideoFormat } from "../stream.ts";
+import type { VideoFormat } from "../stream/stream.ts";
 
 /** Linux's default pipe capacity: a read this long may have cut a write in two. */
 export const PIPE_CAPACITY = 65536;

@@ -1,13 +1,29 @@
 import { RTCPeerConnection, type RTCRtpSender, useH264, useOPUS, useVP8 } from "werift";
 import { ConflictError, UnavailableError } from "../errors.ts";
 import { logger } from "../log.ts";
-import type { Reader } from "../reader.ts";
-import type { Stream } from "../stream.ts";
-import type { IceOptions } from "./ice.ts";
-import { chooseCodec, chooseOpus, parseVideoOffer, type VideoOffer, withProfileLevelId } from "./offer.ts";
-import { type IceRestartAnswer, PeerSession, PeerSessions, type SessionAnswer } from "./peer_session.ts";
-import { forwardAudio, sendAccessUnits, StreamPacketizer } from "./rtp.ts";
-import { emptyFeedbackCounts, type FeedbackCounts, senderFeedback, ViewerRtp } from "./viewer_rtp.ts";
+import type { Reader } from "../stream/reader.ts";
+import type { Stream } from "../stream/stream.ts";
+import type { IceOptions } from "../webrtc/ice.ts";
+import {
+  chooseCodec,
+  chooseOpus,
+  parseVideoOffer,
+  type VideoOffer,
+  withProfileLevelId,
+} from "../webrtc/offer.ts";
+import {
+  type IceRestartAnswer,
+  PeerSession,
+  PeerSessions,
+  type SessionAnswer,
+} from "../webrtc/peer_session.ts";
+import { forwardAudio, sendAccessUnits, StreamPacketizer } from "../webrtc/rtp/packetizer.ts";
+import {
+  emptyFeedbackCounts,
+  type FeedbackCounts,
+  senderFeedback,
+  ViewerRtp,
+} from "../webrtc/rtp/viewer_rtp.ts";
 
 const log = logger("whep");
 

@@ -30,10 +30,10 @@ import {
   usePLI,
   useREMB,
 } from "werift";
-import { logger } from "../log.ts";
+import { logger } from "../../log.ts";
 import { DEFAULT_RTT_MS, RetransmitHistory, type SentPacket } from "./nack.ts";
-import { type SharedPayload, ViewerSequence } from "./rtp.ts";
-import { RtpWriter } from "./rtp_writer.ts";
+import { type SharedPayload, ViewerSequence } from "./packetizer.ts";
+import { RtpWriter } from "./writer.ts";
 import { ntpFromEpochMs, reportClock, roundTripMs } from "./sender_report.ts";
 
 const log = logger("webrtc");
