@@ -15,7 +15,7 @@
  * changes are refused to everyone.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { AuthConfig } from "./config/load.ts";
+import type { AuthConfig } from "./config/schema.ts";
 
 /** The kinds of request that tokens are configured for. */
 export const ACCESS_KINDS = ["publish", "view", "api_read", "api_change"] as const;

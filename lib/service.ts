@@ -1,7 +1,7 @@
 import { createApp } from "../routes/app.ts";
 import { cameraSignalApp } from "../routes/signal.ts";
 import { AccessPolicy } from "./auth.ts";
-import type { Config } from "./config/load.ts";
+import type { Config } from "./config/schema.ts";
 import { logger } from "./log.ts";
 import { MemoryGuard } from "./stream/memory_guard.ts";
 import { ShmOutput } from "./outputs/shm.ts";

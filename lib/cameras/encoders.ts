@@ -2,7 +2,7 @@
  * Which encoder a camera gets: the GStreamer elements each encoder needs, the Debian package behind each
  * element, and the choice behind `auto`. Only {@link listElements} runs a program; the rest is pure.
  */
-import type { CameraConfig, SourceKind } from "../config/load.ts";
+import type { CameraConfig, SourceKind } from "../config/schema.ts";
 import type { ResolvedEncoder } from "./gstreamer.ts";
 
 /** The program that lists installed elements. */

@@ -2,7 +2,7 @@
  * The camera pipeline as a pure function of its config: the argv for `gst-launch-1.0`, never a shell
  * string. Property names, nicks and units were checked with `gst-inspect-1.0` (GStreamer 1.22).
  */
-import type { CameraConfig, FlipMethod } from "../config/load.ts";
+import type { CameraConfig, FlipMethod } from "../config/schema.ts";
 import type { Codec } from "../stream/access_unit.ts";
 
 /** A concrete encoder, after `auto` was resolved against the installed elements. */

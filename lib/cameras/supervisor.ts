@@ -1,4 +1,4 @@
-import type { CameraConfig, SupervisorConfig } from "../config/load.ts";
+import type { CameraConfig, SupervisorConfig } from "../config/schema.ts";
 import { logger, RateLimitedLog } from "../log.ts";
 import type { Stream } from "../stream/stream.ts";
 import { createFramer, framesFromPipe } from "./framer.ts";

@@ -6,7 +6,7 @@
  * that goes silent) is retried with backoff for as long as the service runs.
  */
 import { RTCPeerConnection, useH264, useOPUS, useVP8 } from "werift";
-import type { PushTarget, SupervisorConfig } from "../config/load.ts";
+import type { PushTarget, SupervisorConfig } from "../config/schema.ts";
 import { logger } from "../log.ts";
 import { backoffDelay } from "../cameras/supervisor.ts";
 import type { Stream } from "../stream/stream.ts";

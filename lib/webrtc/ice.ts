@@ -4,7 +4,7 @@
  * headers that announce the same servers to clients (WHIP §4.6).
  */
 import type { PeerConfig } from "werift";
-import type { IceServerConfig, WebrtcConfig } from "../config/load.ts";
+import type { IceServerConfig, WebrtcConfig } from "../config/schema.ts";
 
 /** One address of a network interface, as `Deno.networkInterfaces()` lists it. */
 export interface HostInterface {

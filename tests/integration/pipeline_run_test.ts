@@ -1,6 +1,7 @@
 // Runs the argv buildPipeline emits through the real gst-launch-1.0. Needs --allow-run --allow-read.
 import assert from "node:assert/strict";
-import { type CameraConfig, FLIP_METHODS, validateConfig } from "../../lib/config/load.ts";
+import { validateConfig } from "../../lib/config/load.ts";
+import { type CameraConfig, FLIP_METHODS } from "../../lib/config/schema.ts";
 import { listElements, resolveEncoder } from "../../lib/cameras/encoders.ts";
 import { buildPipeline, type ResolvedEncoder } from "../../lib/cameras/gstreamer.ts";
 

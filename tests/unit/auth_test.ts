@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { AccessPolicy, type AccessRequest, type Decision } from "../../lib/auth.ts";
-import type { AuthConfig } from "../../lib/config/load.ts";
+import type { AuthConfig } from "../../lib/config/schema.ts";
 import { accessFor, presentedToken } from "../../routes/auth.ts";
 
 const P = "publish-0123456789abcdef";

@@ -1,14 +1,13 @@
 import assert from "node:assert/strict";
 import {
   applyOverrides,
-  type Config,
   ConfigError,
   loadConfig,
   type Overrides,
   parseConfig,
-  type ServerConfig,
   validateConfig,
 } from "../../lib/config/load.ts";
+import { type Config, type ServerConfig } from "../../lib/config/schema.ts";
 
 /** The problem lines a call throws; fails the test when it throws nothing or something else. */
 function problemsOf(fn: () => unknown): string[] {

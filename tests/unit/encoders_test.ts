@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { type CameraConfig, validateConfig } from "../../lib/config/load.ts";
+import { validateConfig } from "../../lib/config/load.ts";
+import { type CameraConfig } from "../../lib/config/schema.ts";
 import { ENCODER_ELEMENTS, parseInspectOutput, resolveEncoder } from "../../lib/cameras/encoders.ts";
 import { buildPipeline, ENCODER_CODEC, type ResolvedEncoder } from "../../lib/cameras/gstreamer.ts";
 

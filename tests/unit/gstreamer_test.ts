@@ -1,11 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  type CameraConfig,
-  ENCODER_NAMES,
-  FLIP_METHODS,
-  SOURCE_KINDS,
-  validateConfig,
-} from "../../lib/config/load.ts";
+import { validateConfig } from "../../lib/config/load.ts";
+import { type CameraConfig, ENCODER_NAMES, FLIP_METHODS, SOURCE_KINDS } from "../../lib/config/schema.ts";
 import { buildPipeline, ENCODER_CODEC, type ResolvedEncoder } from "../../lib/cameras/gstreamer.ts";
 
 /** A camera with every default (test source, 640x480@30, h264, 2 Mbit/s, keyframe every 30), then `fields`. */

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { parseConfig, type WebrtcConfig } from "../../lib/config/load.ts";
+import { parseConfig } from "../../lib/config/load.ts";
+import { type WebrtcConfig } from "../../lib/config/schema.ts";
 import {
   candidateTypes,
   type HostInterface,

@@ -1,0 +1,240 @@
+/**
+ * The configuration's schema: every section's type with what each key means, and the lists of values
+ * a key may take. Defaults and validation live in sections.ts; loading in load.ts.
+ */
+import type { LogLevel } from "../log.ts";
+import type { Codec } from "../stream/access_unit.ts";
+
+/** Where frames come from. */
+export const SOURCE_KINDS = ["test", "libcamera", "v4l2"] as const;
+/** One of {@link SOURCE_KINDS}. */
+export type SourceKind = typeof SOURCE_KINDS[number];
+
+/** Encoders a camera may ask for; `auto` is resolved against the installed GStreamer elements. */
+export const ENCODER_NAMES = ["auto", "x264", "openh264", "v4l2", "nvv4l2", "vp8"] as const;
+/** One of {@link ENCODER_NAMES}. */
+export type EncoderName = typeof ENCODER_NAMES[number];
+
+/** Picture rotations and mirrors (the names seed 000 used). */
+export const FLIP_METHODS = [
+  "none",
+  "vertical-flip",
+  "horizontal-flip",
+  "rotate-90",
+  "rotate-180",
+  "rotate-270",
+] as const;
+/** One of {@link FLIP_METHODS}. */
+export type FlipMethod = typeof FLIP_METHODS[number];
+
+/** The `pattern` nicks of GStreamer 1.22's videotestsrc, as listed by `gst-inspect-1.0 videotestsrc`. */
+export const TEST_PATTERNS = [
+  "smpte",
+  "snow",
+  "black",
+  "white",
+  "red",
+  "green",
+  "blue",
+  "checkers-1",
+  "checkers-2",
+  "checkers-4",
+  "checkers-8",
+  "circular",
+  "blink",
+  "smpte75",
+  "zone-plate",
+  "gamut",
+  "chroma-zone-plate",
+  "solid-color",
+  "ball",
+] as const;
+
+/** The codecs a camera or path may carry. */
+export const CODECS: readonly Codec[] = ["h264", "vp8"];
+
+/** `[server]`: the HTTP listener and process-wide settings. */
+export interface ServerConfig {
+  /** Address to bind: an IP literal or a host name. */
+  listen: string;
+  /** TCP port; 0 lets the OS pick one. */
+  port: number;
+  /** Lowest log level printed. */
+  logLevel: LogLevel;
+  /** Extra ICE host candidate for a 1:1 NAT; empty when unset. */
+  publicIp: string;
+}
+
+/** `[limits]`: resource bounds. */
+export interface LimitsConfig {
+  /** RSS above which the memory guard starts shedding load. */
+  maxMemoryUsageMb: number;
+  /** Per-reader queue length, in access units. */
+  readerQueueFrames: number;
+}
+
+/** `[supervisor]`: when a camera pipeline counts as stalled and how fast it is restarted. */
+export interface SupervisorConfig {
+  /** No frame for this long means stalled. */
+  stallTimeoutMs: number;
+  /** First restart backoff. */
+  restartDelayMs: number;
+  /** Backoff cap. */
+  restartDelayMaxMs: number;
+}
+
+/** One `[[webrtc.ice_servers]]` entry: a STUN or TURN server (the RTCIceServer shape). */
+export interface IceServerConfig {
+  /** `stun:`, `turn:` or `turns:` URLs of this server. */
+  urls: string[];
+  /** TURN user name; empty for STUN. */
+  username: string;
+  /** TURN password; empty for STUN. */
+  credential: string;
+}
+
+/** `[webrtc]`: ICE gathering and the viewer limit. */
+export interface WebrtcConfig {
+  /** STUN/TURN servers used for gathering and announced to WHEP clients. */
+  iceServers: IceServerConfig[];
+  /** Interfaces whose addresses become host candidates; empty = every interface. */
+  interfacesInclude: string[];
+  /** Interfaces never used for host candidates. */
+  interfacesExclude: string[];
+  /** Lowest local UDP port for ICE; 0 (with udpPortMax 0) = any port. */
+  udpPortMin: number;
+  /** Highest local UDP port for ICE; 0 = any port. */
+  udpPortMax: number;
+  /** WebRTC viewers allowed per stream. */
+  maxClients: number;
+}
+
+/** `[shm]`: the shared-memory rings local programs read (docs/shm.md). */
+export interface ShmConfig {
+  /** Whether cameras get a ring unless they say otherwise. */
+  enabled: boolean;
+  /** Rings are /dev/shm/<prefix>-<stream>. */
+  prefix: string;
+  /** Slots per ring: how many access units a reader may fall behind before it is lapped. */
+  slotCount: number;
+  /** Payload bytes per slot: the largest access unit carried; larger ones are announced and skipped. */
+  slotSize: number;
+  /** Permission bits of the objects. */
+  mode: number;
+}
+
+/** One `[[cameras]]` entry, with every default filled in. */
+export interface CameraConfig {
+  /** Stream path; safe in URLs and shared-memory names. */
+  name: string;
+  /** Where frames come from. */
+  source: SourceKind;
+  /** libcamera: camera name (empty = first camera); v4l2: device path; test: empty. */
+  device: string;
+  /** videotestsrc pattern, used when `source` is `test`. */
+  pattern: string;
+  /** Frame width in pixels, before any rotation. */
+  width: number;
+  /** Frame height in pixels, before any rotation. */
+  height: number;
+  /** Frames per second. */
+  fps: number;
+  /** Codec of the stream. */
+  codec: Codec;
+  /** Requested encoder. */
+  encoder: EncoderName;
+  /** Target bitrate in bits per second. */
+  bitrate: number;
+  /** Frames between keyframes. */
+  keyframeInterval: number;
+  /** Rotation or mirror applied before encoding. */
+  flipMethod: FlipMethod;
+  /** Let the source deliver its native size and scale it to width x height. */
+  scalingEnabled: boolean;
+  /** Extra TCP port serving seed 000's WebSocket signaling for this camera at `/ws`; 0 = none. */
+  webrtcPort: number;
+  /** Bearer tokens that may view this camera, on top of `[auth] view_tokens`; empty = none of its own. */
+  viewTokens: string[];
+  /** Whether this camera's stream gets a shared-memory ring. */
+  shm: boolean;
+  /** Object name of its ring in /dev/shm. */
+  shmName: string;
+  /** WHIP servers this camera's stream is pushed to. */
+  push: PushTarget[];
+}
+
+/** One `push` entry of a camera or path: a WHIP endpoint the stream is published to. */
+export interface PushTarget {
+  /** The WHIP endpoint URL (http: or https:). */
+  url: string;
+  /** Bearer token sent to it; empty = none. */
+  token: string;
+}
+
+/** What a second publisher on a busy WHIP path gets: it replaces the first, or 409. */
+export const SECOND_PUBLISHER = ["replace", "refuse"] as const;
+
+/** `[ingest]`: WHIP paths nobody configured, and the defaults of those that are. */
+export interface IngestConfig {
+  /** Whether a publisher may use a path that has no `[[paths]]` entry. */
+  unconfiguredPaths: boolean;
+  /** What a second publisher on a busy path gets, unless its `[[paths]]` entry says otherwise. */
+  secondPublisher: typeof SECOND_PUBLISHER[number];
+}
+
+/** One `[[paths]]` entry: a WHIP path known before anyone publishes to it. */
+export interface PathConfig {
+  /** Path name; the stream's name in every URL. */
+  name: string;
+  /** The video codec publishers must send. */
+  codec: Codec;
+  /** What a second publisher gets. */
+  secondPublisher: typeof SECOND_PUBLISHER[number];
+  /** Bearer tokens that may publish to this path, on top of `[auth] publish_tokens`. */
+  publishTokens: string[];
+  /** Bearer tokens that may view this path, on top of `[auth] view_tokens`. */
+  viewTokens: string[];
+  /** WHIP servers this path's stream is pushed to. */
+  push: PushTarget[];
+  /** Whether this path's stream gets a shared-memory ring. */
+  shm: boolean;
+  /** Object name of its ring in /dev/shm. */
+  shmName: string;
+}
+
+/**
+ * `[auth]`: Bearer tokens per kind of request (see lib/auth.ts for what each kind covers and how they
+ * combine). An empty list leaves that kind open, as edgecam was before tokens existed.
+ */
+export interface AuthConfig {
+  /** Tokens that may publish a stream (WHIP ingest). */
+  publishTokens: string[];
+  /** Tokens that may watch every stream (WHEP, `POST /offer`, WebSocket player and signaling). */
+  viewTokens: string[];
+  /** Tokens that may read the API (`/status`, `/api/*`). */
+  apiReadTokens: string[];
+  /** Tokens that may change things through the API; they may read it too. */
+  apiChangeTokens: string[];
+}
+
+/** The whole validated configuration. */
+export interface Config {
+  /** `[server]` */
+  server: ServerConfig;
+  /** `[limits]` */
+  limits: LimitsConfig;
+  /** `[supervisor]` */
+  supervisor: SupervisorConfig;
+  /** `[webrtc]` */
+  webrtc: WebrtcConfig;
+  /** `[auth]` */
+  auth: AuthConfig;
+  /** `[shm]` */
+  shm: ShmConfig;
+  /** `[ingest]` */
+  ingest: IngestConfig;
+  /** `[[cameras]]`, in file order. */
+  cameras: CameraConfig[];
+  /** `[[paths]]`, in file order. */
+  paths: PathConfig[];
+}
