@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "./lib/config/load.ts";
 import { logger, setLogLevel } from "./lib/log.ts";
 import { startService, viewerUrls } from "./lib/service.ts";
+import { httpHandlers } from "./routes/app.ts";
 import { VERSION } from "./lib/version.ts";
 
 const USAGE = `edgecam ${VERSION}: camera streaming service
@@ -51,7 +52,7 @@ async function main(): Promise<number> {
   setLogLevel(config.server.logLevel);
   const log = logger("main");
 
-  const service = await startService(config);
+  const service = await startService(config, httpHandlers);
   log.info(`edgecam ${VERSION} listening on ${service.addr.hostname}:${service.addr.port}`);
   for (const url of viewerUrls(service.addr, config.server.publicIp)) console.log(`viewer: ${url}`);
 

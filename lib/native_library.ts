@@ -1,23 +1,37 @@
 /**
- * A system library the WebRTC send path can do without: loaded through FFI on first use, once, and
- * null (said once in the log, with what is used instead) where it cannot be: the library is
- * missing, or the process runs without `--allow-ffi`.
+ * Loading system libraries through FFI, once each, in the two ways edgecam needs: a library the caller
+ * cannot do without (the shared-memory rings' libc: a failure is an error the caller reports), and one
+ * it can (the WebRTC send path's libcrypto and libc: null, said once in the log with what runs instead,
+ * where the library is missing or the process runs without `--allow-ffi`).
  */
 import { logger } from "./log.ts";
 
-const log = logger("webrtc");
+const log = logger("native");
+
+/** The bindings of one library. */
+type Bindings<S extends Deno.ForeignLibraryInterface> = Deno.DynamicLibrary<S>["symbols"];
+
+/** A loader of `name`'s `symbols`: loads on first call, then returns the same bindings; throws if it cannot. */
+export function requiredLibrary<S extends Deno.ForeignLibraryInterface>(
+  name: string,
+  symbols: S,
+): () => Bindings<S> {
+  let loaded: Bindings<S> | undefined;
+  return () => (loaded ??= Deno.dlopen(name, symbols).symbols);
+}
 
 /** A loader of `name`'s `symbols`: the bindings, or null with `fallback` logged as what runs instead. */
 export function optionalLibrary<S extends Deno.ForeignLibraryInterface>(
   name: string,
   symbols: S,
   fallback: string,
-): () => Deno.DynamicLibrary<S>["symbols"] | null {
-  let loaded: Deno.DynamicLibrary<S>["symbols"] | null | undefined;
+): () => Bindings<S> | null {
+  const load = requiredLibrary(name, symbols);
+  let loaded: Bindings<S> | null | undefined;
   return () => {
     if (loaded !== undefined) return loaded;
     try {
-      loaded = Deno.dlopen(name, symbols).symbols;
+      loaded = load();
       log.debug(`${name} loaded`);
     } catch (err) {
       loaded = null;

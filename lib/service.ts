@@ -1,5 +1,7 @@
-import { createApp } from "../routes/app.ts";
-import { cameraSignalApp } from "../routes/signal.ts";
+/**
+ * The service: builds the streams, cameras, WHIP paths, outputs and the memory guard from a validated
+ * config, serves the HTTP handlers its caller hands in, and stops it all in order.
+ */
 import { AccessPolicy } from "./auth.ts";
 import type { Config } from "./config/schema.ts";
 import { logger } from "./log.ts";
@@ -10,13 +12,41 @@ import { listElements, resolveEncoder } from "./cameras/encoders.ts";
 import { CameraSource } from "./cameras/supervisor.ts";
 import { Stream, StreamRegistry } from "./stream/stream.ts";
 import { type IceOptions, iceServerLinks, peerIceOptions } from "./webrtc/ice.ts";
-import { WhipPush } from "./outputs/push.ts";
+import { type PushStatus, WhipPush } from "./outputs/push.ts";
 import { WhepSessions } from "./outputs/whep.ts";
 import { type IngestSettings, WhipSessions } from "./ingest/publishers.ts";
 import type { Codec } from "./stream/access_unit.ts";
 import type { SecondPublisher } from "./ingest/path.ts";
 
 const log = logger("service");
+
+/** What the HTTP handlers need from the running service. */
+export interface ServiceContext {
+  streams: StreamRegistry;
+  memory: MemoryGuard;
+  startedAtMs: number;
+  whep: WhepSessions;
+  whip: WhipSessions;
+  /** `Link` header values announcing the configured ICE servers to WHEP clients. */
+  iceLinks: string[];
+  /** The push targets of a stream, as status shows them. */
+  pushes: (streamName: string) => PushStatus[];
+  /** The Bearer tokens of each kind of request. */
+  access: AccessPolicy;
+  /** Shared-memory rings, by stream name. */
+  shm: ReadonlyMap<string, ShmOutput>;
+}
+
+/**
+ * The HTTP side of the service, handed in by its caller (main.ts passes routes/' handlers), so the
+ * engine in lib/ knows nothing of its routes.
+ */
+export interface HttpHandlers {
+  /** The handler of the main port: every route. */
+  app(ctx: ServiceContext): Deno.ServeHandler;
+  /** The handler of a camera's own signaling port (`webrtc_port`): its WebSocket signaling alone. */
+  cameraSignal(ctx: ServiceContext, camera: string): Deno.ServeHandler;
+}
 
 /** A running edgecam: its streams, camera processes and HTTP server. */
 export interface Service {
@@ -32,8 +62,18 @@ export interface Service {
   stop(): Promise<void>;
 }
 
-/** Starts every camera and the HTTP server from a validated config. */
-export async function startService(config: Config): Promise<Service> {
+/**
+ * Starts every camera and the HTTP server from a validated config.
+ *
+ * @example
+ * ```ts
+ * const config = await loadConfig("config.toml", {});
+ * const service = await startService(config, httpHandlers); // httpHandlers from routes/app.ts
+ * console.log(`listening on port ${service.addr.port}`);
+ * await service.stop();
+ * ```
+ */
+export async function startService(config: Config, http: HttpHandlers): Promise<Service> {
   const streams = new StreamRegistry();
   const cameras = new Map<string, CameraSource>();
   const shm = new Map<string, ShmOutput>();
@@ -67,7 +107,7 @@ export async function startService(config: Config): Promise<Service> {
   const access = new AccessPolicy(config.auth, [...config.cameras, ...config.paths]);
   logAccess(access);
   const pushes = startPushes(config, streams, iceOptions);
-  const ctx = {
+  const ctx: ServiceContext = {
     pushes: (name: string) => (pushes.get(name) ?? []).map((p) => p.status),
     streams,
     memory,
@@ -82,13 +122,13 @@ export async function startService(config: Config): Promise<Service> {
     hostname: config.server.listen,
     port: config.server.port,
     onListen: () => {},
-  }, createApp(ctx).fetch);
+  }, http.app(ctx));
   // Seed 000 gave each camera its own signaling port; kept for its clients when configured.
   const signalServers = config.cameras.filter((c) => c.webrtcPort !== 0).map((camera) => {
     log.info(`${camera.name}: WebSocket signaling on port ${camera.webrtcPort} at /ws`);
     return Deno.serve(
       { hostname: config.server.listen, port: camera.webrtcPort, onListen: () => {} },
-      cameraSignalApp(ctx, camera.name).fetch,
+      http.cameraSignal(ctx, camera.name),
     );
   });
 

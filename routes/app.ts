@@ -1,13 +1,14 @@
 import { Hono } from "hono";
 import { NotFoundError } from "../lib/errors.ts";
 import { accessFor, requireToken } from "./auth.ts";
+import { cors } from "./cors.ts";
+import type { HttpHandlers } from "../lib/service.ts";
 import type { ServiceContext } from "./context.ts";
 import { errorResponse } from "./errors.ts";
 import { offerRoutes } from "./offer.ts";
-import { signalRoutes } from "./signal.ts";
+import { cameraSignalApp, signalRoutes } from "./signal.ts";
 import { staticRoutes } from "./static.ts";
 import { statusRoutes } from "./status.ts";
-import { cors } from "./sessions.ts";
 import { whepRoutes } from "./whep.ts";
 import { whipRoutes } from "./whip.ts";
 import { wsRoutes } from "./ws.ts";
@@ -38,3 +39,9 @@ export function createApp(ctx: ServiceContext): Hono {
   app.onError((err) => errorResponse(err));
   return app;
 }
+
+/** The service's HTTP handlers, for `startService`: every route on the main port, and each camera's signaling port. */
+export const httpHandlers: HttpHandlers = {
+  app: (ctx) => createApp(ctx).fetch,
+  cameraSignal: (ctx, camera) => cameraSignalApp(ctx, camera).fetch,
+};

@@ -1,7 +1,7 @@
 /**
  * The HTTP shape WHEP and WHIP share (WHIP §4, which WHEP mirrors): an endpoint that takes an SDP offer
  * and answers 201 with the session URL, and session URLs that take PATCH (trickle, ICE restart), DELETE,
- * GET and OPTIONS. Bodies are bounded, media types checked, CORS headers added.
+ * GET and OPTIONS. Bodies are bounded and media types checked (CORS is routes/cors.ts).
  */
 import { type Context, Hono } from "hono";
 import {
@@ -14,23 +14,6 @@ import type { IceRestartAnswer } from "../lib/webrtc/peer_session.ts";
 
 /** Largest SDP offer or fragment taken; real offers are a few KiB. */
 const MAX_BODY_BYTES = 128 * 1024;
-
-/** Sent on every WHEP and WHIP response so a page on another origin can play and read the session URL. */
-const CORS_HEADERS: Record<string, string> = {
-  "Access-Control-Allow-Origin": "*",
-  "Access-Control-Allow-Methods": "POST, GET, PATCH, DELETE, OPTIONS",
-  "Access-Control-Allow-Headers": "Authorization, If-Match, Content-Type",
-  "Access-Control-Expose-Headers": "Location, ETag, Link, Accept-Patch",
-};
-
-/**
- * Adds the CORS headers after the handler, so error responses (a 401 included) carry them too and a
- * page can read why. Authorization is allowed: a page on another origin sends its Bearer token.
- */
-export async function cors(c: Context, next: () => Promise<void>): Promise<void> {
-  await next();
-  for (const [name, value] of Object.entries(CORS_HEADERS)) c.res.headers.set(name, value);
-}
 
 /** The media type without parameters, lower case. */
 export function mediaType(c: Context): string {

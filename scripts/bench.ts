@@ -10,6 +10,7 @@ import { parseArgs } from "node:util";
 import { parseConfig } from "../lib/config/load.ts";
 import { AnnexBSplitter, H264Assembler } from "../lib/media/h264.ts";
 import { startService } from "../lib/service.ts";
+import { httpHandlers } from "../routes/app.ts";
 import { buildPipeline } from "../lib/cameras/gstreamer.ts";
 import { GST_LAUNCH } from "../lib/cameras/supervisor.ts";
 import { setLogLevel } from "../lib/log.ts";
@@ -93,7 +94,7 @@ bitrate = 4_000_000
 encoder = "x264"
 `);
   setLogLevel("warn");
-  const service = await startService(config);
+  const service = await startService(config, httpHandlers);
   const stream = service.streams.get("bench")!;
   // Exact read times, keyed as the players see them (rounded ms + length).
   const readAt = new Map<string, number>();

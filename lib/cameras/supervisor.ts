@@ -4,6 +4,7 @@ import type { Stream } from "../stream/stream.ts";
 import { createFramer, framesFromPipe } from "./framer.ts";
 import type { Resolution } from "./encoders.ts";
 import { buildPipeline } from "./gstreamer.ts";
+import { backoffDelay } from "../backoff.ts";
 
 /** The program every camera runs in. */
 export const GST_LAUNCH = "gst-launch-1.0";
@@ -12,11 +13,6 @@ export const GST_LAUNCH = "gst-launch-1.0";
 const STABLE_RUN_MS = 5000;
 /** Grace between SIGTERM and SIGKILL when stopping a pipeline. */
 const KILL_GRACE_MS = 1500;
-
-/** The delay before restart attempt `attempt` (1-based): doubling from `initialMs`, capped. */
-export function backoffDelay(attempt: number, initialMs: number, maxMs: number): number {
-  return Math.min(maxMs, initialMs * 2 ** Math.max(0, attempt - 1));
-}
 
 /**
  * Runs one camera's GStreamer process and keeps it running: reads its stdout into access units for

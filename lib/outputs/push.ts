@@ -8,7 +8,7 @@
 import { RTCPeerConnection, useH264, useOPUS, useVP8 } from "werift";
 import type { PushTarget, SupervisorConfig } from "../config/schema.ts";
 import { logger } from "../log.ts";
-import { backoffDelay } from "../cameras/supervisor.ts";
+import { backoffDelay } from "../backoff.ts";
 import type { Stream } from "../stream/stream.ts";
 import { candidateTypes, type IceOptions, parseIceServerLinks } from "../webrtc/ice.ts";
 import { DEFAULT_PROFILE_LEVEL_ID } from "../webrtc/offer.ts";

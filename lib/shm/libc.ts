@@ -2,8 +2,9 @@
  * POSIX shared memory and futex wake-ups through libc, via Deno.dlopen. Needs a plain `--allow-ffi`:
  * Deno 2.9 refuses every pointer operation (mapping views included) under a path-scoped one.
  * The rings' only module that calls into C; everything else sees ArrayBuffers over the mappings.
- * (WebRTC's two native calls, SRTP sealing and `sendto`, live with their users in lib/webrtc/.)
+ * (WebRTC's two native calls, SRTP sealing and `sendto`, live with their users in lib/webrtc/rtp/.)
  */
+import { requiredLibrary } from "../native_library.ts";
 
 /** The C library, by its soname: the dynamic linker finds it on every glibc system. */
 const LIBC = "libc.so.6";
@@ -49,12 +50,8 @@ const SYMBOLS = {
   },
 } as const satisfies Deno.ForeignLibraryInterface;
 
-let libc: Deno.DynamicLibrary<typeof SYMBOLS>["symbols"] | undefined;
-
-function symbols(): Deno.DynamicLibrary<typeof SYMBOLS>["symbols"] {
-  libc ??= Deno.dlopen(LIBC, SYMBOLS).symbols;
-  return libc;
-}
+/** Throws where libc cannot be bound (no `--allow-ffi`): a ring cannot exist without it. */
+const symbols = requiredLibrary(LIBC, SYMBOLS);
 
 /** A libc call failed; `errno` says why. */
 export class ShmError extends Error {

@@ -5,6 +5,7 @@ import { RtpWriter } from "../../lib/webrtc/rtp/writer.ts";
 import { parseConfig } from "../../lib/config/load.ts";
 import { setLogLevel } from "../../lib/log.ts";
 import { startService } from "../../lib/service.ts";
+import { httpHandlers } from "../../routes/app.ts";
 import type { Reader } from "../../lib/stream/reader.ts";
 import type { Stream } from "../../lib/stream/stream.ts";
 import { rtpTimestamp } from "../../lib/webrtc/rtp/packetizer.ts";
@@ -270,7 +271,7 @@ bitrate = 4_000_000
 encoder = "x264"
 `);
   setLogLevel("warn");
-  const service = await startService(config);
+  const service = await startService(config, httpHandlers);
   const stream = service.streams.get("bench")!;
   const stock = startStockServer(stream);
   let probe: SendProbe | null = null;
@@ -315,7 +316,7 @@ export async function whipBench(counts: number[]): Promise<string[]> {
 name = "bench"
 `);
   setLogLevel("warn");
-  const service = await startService(config);
+  const service = await startService(config, httpHandlers);
   const stream = service.streams.get("bench")!;
   const base = `http://127.0.0.1:${service.addr.port}`;
   const publisher = spawnBenchScript("whip_publisher.ts", [`${base}/whip/bench`]);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { backoffDelay } from "../../lib/cameras/supervisor.ts";
+import { backoffDelay } from "../../lib/backoff.ts";
 
 Deno.test("restart backoff doubles from the first delay and stops at the cap", () => {
   const cases: [attempt: number, delayMs: number][] = [
