@@ -123,7 +123,7 @@ export async function startService(config: Config, http: HttpHandlers): Promise<
     port: config.server.port,
     onListen: () => {},
   }, http.app(ctx));
-  // Seed 000 gave each camera its own signaling port; kept for its clients when configured.
+  // The Pion-based Pi camera streamer gave each camera its own signaling port; kept for its clients when configured.
   const signalServers = config.cameras.filter((c) => c.webrtcPort !== 0).map((camera) => {
     log.info(`${camera.name}: WebSocket signaling on port ${camera.webrtcPort} at /ws`);
     return Deno.serve(

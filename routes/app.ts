@@ -13,7 +13,7 @@ import { whepRoutes } from "./whep.ts";
 import { whipRoutes } from "./whip.ts";
 import { wsRoutes } from "./ws.ts";
 
-/** Paths a page on another origin calls (WHEP, WHIP, seed 004's offer), so they answer with CORS headers. */
+/** Paths a page on another origin calls (WHEP, WHIP, the JSON `/offer` door), so they answer with CORS headers. */
 const CORS_PATHS = ["/whep/*", "/:stream/whep", "/whip/*", "/:path/whip", "/offer"];
 
 /** The whole HTTP surface: every route, behind the token check, with domain errors mapped in one place. */

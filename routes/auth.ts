@@ -10,7 +10,6 @@ import { logger, RateLimitedLog } from "../lib/log.ts";
 
 const log = logger("auth");
 // A scanner trying tokens must not flood the journal; the count of held-back lines is still reported.
-const refusals = new RateLimitedLog((msg) => log.info(msg));
 
 /** Splits a path into its decoded segments ("/whep/front" → ["whep", "front"]). */
 function segments(path: string): string[] {
@@ -79,6 +78,8 @@ export function requireToken(
   policy: AccessPolicy,
   classify: (method: string, path: string, query: URLSearchParams) => AccessRequest | undefined,
 ): MiddlewareHandler {
+  // One budget per app (per service): two services in one process do not share their log lines.
+  const refusals = new RateLimitedLog((msg) => log.info(msg));
   return async (c: Context, next: () => Promise<void>) => {
     const query = new URL(c.req.url).searchParams;
     const request = classify(c.req.method, c.req.path, query);

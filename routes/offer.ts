@@ -14,7 +14,7 @@ function offeredStream(c: Context, ctx: ServiceContext): Stream {
   return first;
 }
 
-/** The SDP of a seed 004 offer, `{"type":"offer","sdp":"..."}`. */
+/** The SDP of an offer to the JSON `/offer` door that pion-based servers use, `{"type":"offer","sdp":"..."}`. */
 function offerSdp(body: string): string {
   let json: unknown;
   try {
@@ -30,7 +30,7 @@ function offerSdp(body: string): string {
 }
 
 /**
- * `POST /offer` (seed 004 and the design card) for `?stream=<name>` or the first stream: an
+ * `POST /offer` (the JSON door that pion-based servers use, and the design card) for `?stream=<name>` or the first stream: an
  * `application/sdp` body is a WHEP POST; a JSON offer gets 200 with `{"type":"answer","sdp"}`, plus
  * Location and ETag so the session can be PATCHed and DELETEd like a WHEP one.
  */

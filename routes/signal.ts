@@ -6,7 +6,7 @@ import { requireToken } from "./auth.ts";
 import { requireStream, type ServiceContext } from "./context.ts";
 import { errorResponse } from "./errors.ts";
 
-/** Upgrades to seed 000's JSON signaling socket for `stream`. */
+/** Upgrades to the WebSocket JSON signaling socket for `stream`. */
 function upgrade(c: Context, ctx: ServiceContext, stream: Stream): Response {
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
     throw new BadRequestError("expected a WebSocket upgrade request");
@@ -16,14 +16,14 @@ function upgrade(c: Context, ctx: ServiceContext, stream: Stream): Response {
   return response;
 }
 
-/** `GET /ws/signal/<stream>`: seed 000's WebSocket signaling, one channel per stream. */
+/** `GET /ws/signal/<stream>`: the WebSocket JSON signaling, one channel per stream. */
 export function signalRoutes(ctx: ServiceContext): Hono {
   const app = new Hono();
   app.get("/ws/signal/:stream", (c) => upgrade(c, ctx, requireStream(ctx, c.req.param("stream"))));
   return app;
 }
 
-/** The app on a camera's own `webrtc_port`: `GET /ws` is that camera's signaling channel, as in seed 000. */
+/** The app on a camera's own `webrtc_port`: `GET /ws` is that camera's signaling channel, as the Pion-based Pi camera streamer served it. */
 export function cameraSignalApp(ctx: ServiceContext, streamName: string): Hono {
   const app = new Hono();
   // Everything on this port is this camera's signaling: viewing it takes a view token, as on the main port.

@@ -15,7 +15,7 @@ export const ENCODER_NAMES = ["auto", "x264", "openh264", "v4l2", "nvv4l2", "vp8
 /** One of {@link ENCODER_NAMES}. */
 export type EncoderName = typeof ENCODER_NAMES[number];
 
-/** Picture rotations and mirrors (the names seed 000 used). */
+/** Picture rotations and mirrors (the names the Pion-based Pi camera streamer used). */
 export const FLIP_METHODS = [
   "none",
   "vertical-flip",
@@ -151,7 +151,7 @@ export interface CameraConfig {
   flipMethod: FlipMethod;
   /** Let the source deliver its native size and scale it to width x height. */
   scalingEnabled: boolean;
-  /** Extra TCP port serving seed 000's WebSocket signaling for this camera at `/ws`; 0 = none. */
+  /** Extra TCP port serving the per-camera WebSocket JSON signaling for this camera at `/ws`; 0 = none. */
   webrtcPort: number;
   /** Bearer tokens that may view this camera, on top of `[auth] view_tokens`; empty = none of its own. */
   viewTokens: string[];

@@ -26,7 +26,7 @@ export interface MemoryStatus {
 }
 
 /**
- * Seed 000's memory monitor, done so it never breaks a decoder: instead of dropping every n-th
+ * The Pion-based Pi camera streamer's memory monitor, done so it never breaks a decoder: instead of dropping every n-th
  * frame (which corrupts every picture after it), it sheds whole GOP tails. Under high pressure a
  * reader with a backlog drops it and resumes at the next keyframe; under critical pressure all
  * readers get keyframes only until memory falls back.

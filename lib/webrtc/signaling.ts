@@ -1,9 +1,9 @@
 /**
- * Seed 000's signaling: JSON messages over a WebSocket, one viewer per socket, answered by the same
+ * The per-camera WebSocket JSON signaling of the Pion-based Pi camera streamers: JSON messages over a WebSocket, one viewer per socket, answered by the same
  * WHEP sessions as `POST /whep/<stream>`. The client sends `{"type":"offer","sdp"}` and may trickle
  * `{"type":"candidate","candidate":{"candidate":"candidate:..."}}`; the server answers
  * `{"type":"answer","sdp","session"}` with every server candidate in it (so it sends none separately), or
- * `{"type":"error","message"}`. `session` (not in seed 000) is the WHEP session URL. Closing the
+ * `{"type":"error","message"}`. `session` (not in that protocol) is the WHEP session URL. Closing the
  * socket ends the session, and a session that ends closes its socket.
  */
 import { BadRequestError, NotFoundError } from "../errors.ts";
@@ -69,7 +69,7 @@ export function serveSignaling(socket: WebSocket, stream: Stream, whep: WhepSess
       const answer = await whep.create(stream, message.sdp);
       sessionId = answer.id;
       if (closed) return end();
-      // `session` is ours, not seed 000's: the WHEP session URL, so a client can also DELETE it.
+      // `session` is ours, not the protocol's: the WHEP session URL, so a client can also DELETE it.
       send({ type: "answer", sdp: answer.sdp, session: `/whep/${stream.name}/${answer.id}` });
       // A session that ends by itself (ICE failure, consent expiry) closes its socket: the client
       // learns at once and can offer again.

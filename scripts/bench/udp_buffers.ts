@@ -1,6 +1,6 @@
 // Larger kernel receive buffers for this process's UDP sockets. Deno's node:dgram accepts
 // setRecvBufferSize but does not pass it to the kernel (`ss -uam` still shows rb212992), and
-// werift never asks anyway; at 20+ loopback viewers the default 208 KB buffers overflow (FACTS.md).
+// werift never asks anyway; at 20+ loopback viewers the default 208 KB buffers overflow (measured).
 // So: find the UDP sockets among this process's file descriptors and call setsockopt through FFI.
 
 const SOL_SOCKET = 1;

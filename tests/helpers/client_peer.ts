@@ -31,7 +31,7 @@ export class ClientPeer {
   }
 
   /**
-   * The offer split as a trickling client sends it (seed 000's browser page): the SDP without its
+   * The offer split as a trickling client sends it (the Pion-based Pi camera streamer's browser page): the SDP without its
    * candidates, and each candidate line as the browser's RTCIceCandidate.candidate gives it.
    */
   async trickledOffer(): Promise<{ sdp: string; candidates: string[] }> {

@@ -107,7 +107,7 @@ export class WhepViewer extends ClientPeer {
   }
 }
 
-/** A signaling message the server sent (seed 000's JSON). */
+/** A signaling message the server sent (the WebSocket JSON signaling). */
 export interface SignalReply {
   type: string;
   sdp?: string;
@@ -116,7 +116,7 @@ export interface SignalReply {
   message?: string;
 }
 
-/** A seed 000 WebSocket signaling channel, with every message the server sent kept in order. */
+/** A WebSocket JSON signaling channel, with every message the server sent kept in order. */
 export class SignalChannel {
   readonly replies: SignalReply[] = [];
   readonly closed: Promise<void>;
@@ -152,7 +152,7 @@ export class SignalChannel {
   }
 
   /**
-   * Plays `viewer` over this channel as seed 000's page does: the offer without candidates, then each
+   * Plays `viewer` over this channel as the Pion-based Pi camera streamer's page does: the offer without candidates, then each
    * candidate as its own message; applies the answer.
    */
   async watch(viewer: WhepViewer): Promise<void> {

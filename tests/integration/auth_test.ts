@@ -283,49 +283,52 @@ publish_tokens = ["${OBS}"]
       }
     });
 
-    await t.step("POST /offer (seed 004): 401 for wrong tokens; the view token gets the answer", async () => {
-      const viewer = new WhepViewer();
-      try {
-        const body = JSON.stringify({ type: "offer", sdp: await viewer.offer() });
-        const json = { "Content-Type": "application/json" };
-        // Without ?stream= the first camera is meant; its own token passes, the other camera's would not.
-        for (const [what, headers, query] of wrongTokens(READ, PUBLISH)) {
-          const res = await fetch(withQuery(`${base}/offer?stream=side`, query), {
-            method: "POST",
-            body,
-            headers: { ...json, ...headers },
-          });
-          assert.equal(res.headers.get("access-control-allow-origin"), "*");
-          await assertRefused(res, `POST /offer: ${what}`);
-        }
-        await assertRefused(
-          await fetch(`${base}/offer?stream=side`, {
+    await t.step(
+      "POST /offer (the JSON door): 401 for wrong tokens; the view token gets the answer",
+      async () => {
+        const viewer = new WhepViewer();
+        try {
+          const body = JSON.stringify({ type: "offer", sdp: await viewer.offer() });
+          const json = { "Content-Type": "application/json" };
+          // Without ?stream= the first camera is meant; its own token passes, the other camera's would not.
+          for (const [what, headers, query] of wrongTokens(READ, PUBLISH)) {
+            const res = await fetch(withQuery(`${base}/offer?stream=side`, query), {
+              method: "POST",
+              body,
+              headers: { ...json, ...headers },
+            });
+            assert.equal(res.headers.get("access-control-allow-origin"), "*");
+            await assertRefused(res, `POST /offer: ${what}`);
+          }
+          await assertRefused(
+            await fetch(`${base}/offer?stream=side`, {
+              method: "POST",
+              body,
+              headers: { ...json, ...bearer(FRONT) },
+            }),
+            "POST /offer?stream=side with front's own token",
+          );
+          const res = await fetch(`${base}/offer`, {
             method: "POST",
             body,
             headers: { ...json, ...bearer(FRONT) },
-          }),
-          "POST /offer?stream=side with front's own token",
-        );
-        const res = await fetch(`${base}/offer`, {
-          method: "POST",
-          body,
-          headers: { ...json, ...bearer(FRONT) },
-        });
-        const answer = await res.json();
-        assert.equal(res.status, 200, JSON.stringify(answer));
-        assert.match(res.headers.get("location")!, /^\/whep\/front\//);
-        await viewer.answer(answer.sdp);
-        await assertVideo(viewer);
-        const del = await fetch(`${base}${res.headers.get("location")}`, {
-          method: "DELETE",
-          headers: bearer(VIEW),
-        });
-        await del.body?.cancel();
-        assert.equal(del.status, 200);
-      } finally {
-        await viewer.close();
-      }
-    });
+          });
+          const answer = await res.json();
+          assert.equal(res.status, 200, JSON.stringify(answer));
+          assert.match(res.headers.get("location")!, /^\/whep\/front\//);
+          await viewer.answer(answer.sdp);
+          await assertVideo(viewer);
+          const del = await fetch(`${base}${res.headers.get("location")}`, {
+            method: "DELETE",
+            headers: bearer(VIEW),
+          });
+          await del.body?.cancel();
+          assert.equal(del.status, 200);
+        } finally {
+          await viewer.close();
+        }
+      },
+    );
 
     await t.step("WebSocket player /ws/<name>: 401 before the upgrade; ?token= gets frames", async () => {
       for (const [what, headers, query] of wrongTokens(READ, CHANGE, PUBLISH)) {

@@ -236,7 +236,7 @@ Deno.test("accepted values", async (t) => {
     ["63-character name", `name = "${"a".repeat(63)}"`, (c) => c.cameras[0].name.length, 63],
     ["ring named by the camera", `name = "door"`, (c) => c.cameras[0].shmName, "edgecam-door"],
     [
-      "ring named as seed 003 did",
+      "ring named as the jmuxer WebSocket streamer did",
       `name = "cam"\nshm_name = "video_stream"`,
       (c) => c.cameras[0].shmName,
       "video_stream",

@@ -4,7 +4,7 @@ import { parseSignal, type SignalMessage } from "../../lib/webrtc/signaling.ts";
 
 const LINE = "candidate:1 1 udp 2113937151 192.168.1.20 50000 typ host";
 
-Deno.test("parseSignal reads seed 000's offer and candidate messages", async (t) => {
+Deno.test("parseSignal reads the JSON signaling's offer and candidate messages", async (t) => {
   const cases: [string, unknown, SignalMessage][] = [
     ["offer", { type: "offer", sdp: "v=0\r\n" }, { type: "offer", sdp: "v=0\r\n" }],
     ["candidate as RTCIceCandidateInit", { type: "candidate", candidate: { candidate: LINE, sdpMid: "0" } }, {
