@@ -1,3 +1,7 @@
+/**
+ * edgecam's entry point: flags → config → the engine's service with routes' HTTP handlers → graceful stop
+ * on SIGINT/SIGTERM.
+ */
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "./lib/config/load.ts";
 import { logger, setLogLevel } from "./lib/log.ts";

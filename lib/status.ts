@@ -1,3 +1,7 @@
+/**
+ * The JSON shapes of `GET /status`, `GET /api/streams/<name>` and `GET /health`, built from the
+ * streams and their outputs' figures.
+ */
 import type { MemoryStatus } from "./stream/memory_guard.ts";
 import type { ShmRingStatus } from "./outputs/shm.ts";
 import type { PushStatus } from "./outputs/push.ts";

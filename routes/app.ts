@@ -1,3 +1,6 @@
+/**
+ * The whole HTTP surface in one Hono app: CORS, the token check, every route, errors mapped to statuses.
+ */
 import { Hono } from "hono";
 import { NotFoundError } from "../lib/errors.ts";
 import { accessFor, requireToken } from "./auth.ts";

@@ -1,3 +1,6 @@
+/**
+ * The one place domain errors become HTTP statuses: a typed error → its status and a one-line text body.
+ */
 import {
   BadRequestError,
   ConflictError,

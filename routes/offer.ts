@@ -1,3 +1,6 @@
+/**
+ * `POST /offer`: the JSON door that pion-based servers use, a way into the same WHEP sessions.
+ */
 import { type Context, Hono } from "hono";
 import { BadRequestError, NotFoundError, UnsupportedMediaTypeError } from "../lib/errors.ts";
 import type { Stream } from "../lib/stream/stream.ts";

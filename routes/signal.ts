@@ -1,3 +1,6 @@
+/**
+ * The WebSocket JSON signaling door: per stream at `/ws/signal/<name>`, and on a camera's own port.
+ */
 import { type Context, Hono } from "hono";
 import { BadRequestError, NotFoundError } from "../lib/errors.ts";
 import type { Stream } from "../lib/stream/stream.ts";

@@ -1,3 +1,6 @@
+/**
+ * The viewer page and its files from static/.
+ */
 import { Hono } from "hono";
 import { NotFoundError } from "../lib/errors.ts";
 

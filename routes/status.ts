@@ -1,3 +1,6 @@
+/**
+ * Status and health: `GET /status`, `GET /health`, `GET /api/streams[/<name>]`.
+ */
 import { Hono } from "hono";
 import { healthOf, serviceStatus, summarizeStream } from "../lib/status.ts";
 import type { Stream } from "../lib/stream/stream.ts";

@@ -1,3 +1,6 @@
+/**
+ * WHEP (`/whep/<stream>`, and `/<stream>/whep` as MediaMTX spells it) on the shared session shape.
+ */
 import type { Context, Hono } from "hono";
 import type { Stream } from "../lib/stream/stream.ts";
 import { requireStream, type ServiceContext } from "./context.ts";

@@ -1,3 +1,6 @@
+/**
+ * WHIP (`/whip/<path>`, and `/<path>/whip` as MediaMTX spells it) on the shared session shape.
+ */
 import type { Hono } from "hono";
 import type { ServiceContext } from "./context.ts";
 import { sessionCreated, sessionRoutes } from "./sessions.ts";

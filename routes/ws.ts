@@ -1,3 +1,6 @@
+/**
+ * The WebSocket player door: `GET /ws/<stream>` upgrades to the jmuxer WebSocket format.
+ */
 import { Hono } from "hono";
 import { BadRequestError, UnsupportedError } from "../lib/errors.ts";
 import { pipeStreamToWebSocket } from "../lib/outputs/ws_player.ts";

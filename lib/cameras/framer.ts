@@ -1,3 +1,7 @@
+/**
+ * Cuts a camera pipeline's stdout into access units: H.264 Annex-B through the assembler, VP8 through the
+ * WebM demuxer, each stamped with the pipe-read time as its capture time.
+ */
 import type { Codec } from "../stream/access_unit.ts";
 import { H264Assembler } from "../media/h264.ts";
 import { parseVp8Frame } from "../media/vp8.ts";

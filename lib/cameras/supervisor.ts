@@ -1,3 +1,7 @@
+/**
+ * A camera's life: runs its GStreamer process, feeds the framer's access units to the stream, logs its
+ * stderr, and restarts it with backoff when it exits or stalls, while the stream and its readers stay.
+ */
 import type { CameraConfig, SupervisorConfig } from "../config/schema.ts";
 import { logger, RateLimitedLog } from "../log.ts";
 import type { Stream } from "../stream/stream.ts";

@@ -1,3 +1,7 @@
+/**
+ * The shared-memory output: a standing reader of one stream that writes each access unit into the
+ * stream's ring in /dev/shm for local programs (layout in docs/shm.md).
+ */
 import { logger } from "../log.ts";
 import type { Reader } from "../stream/reader.ts";
 import { HEADER, ringSize } from "../shm/layout.ts";

@@ -1,3 +1,7 @@
+/**
+ * WHEP output: one werift peer connection per viewer, sendonly video (and Opus on WHIP paths), fed from
+ * the stream through a reader; each access unit is packetized once for all of a stream's viewers.
+ */
 import { RTCPeerConnection, type RTCRtpSender, useH264, useOPUS, useVP8 } from "werift";
 import { ConflictError, UnavailableError } from "../errors.ts";
 import { logger } from "../log.ts";

@@ -1,3 +1,6 @@
+/**
+ * The WebSocket player output in the jmuxer WebSocket format: one binary message per access unit.
+ */
 import type { AccessUnit } from "../stream/access_unit.ts";
 import type { Stream } from "../stream/stream.ts";
 

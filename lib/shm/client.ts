@@ -1,13 +1,5 @@
 /**
- * A shared-memory reader for other Deno programs (needs `--allow-ffi` on libc):
- *
- * ```ts
- * import { ShmReader } from "./lib/shm/client.ts";
- * const reader = await ShmReader.attach("edgecam-front");
- * for await (const event of reader) {
- *   if (event.kind === "frame") console.log(event.seq, event.data.length, event.keyframe);
- * }
- * ```
+ * The shared-memory client library for other Deno programs (needs `--allow-ffi`): see ShmReader.
  *
  * It starts at the ring's latest keyframe, sleeps on the ring's futex between access units, jumps to a
  * keyframe when it was lapped, and follows the ring to a new generation when the writer restarts.
@@ -31,7 +23,17 @@ export interface ShmReaderOptions {
   retryMs?: number;
 }
 
-/** One attachment to /dev/shm/<name>. */
+/**
+ * One attachment to /dev/shm/<name>.
+ *
+ * @example
+ * ```ts
+ * const reader = await ShmReader.attach("edgecam-front");
+ * for await (const event of reader) {
+ *   if (event.kind === "frame") console.log(event.seq, event.keyframe, event.data.length);
+ * }
+ * ```
+ */
 export class ShmReader {
   #mapping: Mapping;
   #cursor: RingCursor;

@@ -1,3 +1,7 @@
+/**
+ * The memory guard: watches the process's RSS against `limits.max_memory_usage_mb` and, under
+ * pressure, cuts lagging readers back to a keyframe or gives every reader keyframes only.
+ */
 import type { StreamRegistry } from "./stream.ts";
 
 /** How close the process is to `limits.max_memory_usage_mb`. */

@@ -1,3 +1,6 @@
+/**
+ * A reader's bounded queue of access units: how one consumer follows a stream without ever slowing it.
+ */
 import type { AccessUnit } from "./access_unit.ts";
 
 /**

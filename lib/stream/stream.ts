@@ -1,3 +1,7 @@
+/**
+ * The stream core: one Stream per path with its GOP cache, fan-out to readers and figures, and the
+ * registry of a service's streams.
+ */
 import type { AccessUnit, Codec } from "./access_unit.ts";
 import { Reader } from "./reader.ts";
 

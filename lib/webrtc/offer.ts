@@ -1,3 +1,7 @@
+/**
+ * Pure checks of an SDP offer before werift sees it: what it offers (codecs, audio, DTLS role), and the
+ * choice of codec for a WHEP viewer or a WHIP publisher, with the 4xx error that explains a refusal.
+ */
 import { BadRequestError, UnsupportedError } from "../errors.ts";
 import type { Codec } from "../stream/access_unit.ts";
 

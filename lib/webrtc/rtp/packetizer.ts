@@ -1,3 +1,7 @@
+/**
+ * The shared part of the RTP send path: a stream's access units packetized once for all its viewers,
+ * the per-viewer sequence numbers, the send loop from a reader, and Opus forwarding.
+ */
 import { Buffer } from "node:buffer";
 import { H264Packetizer, type RTCRtpSender, RtpHeader, RtpPacket, Vp8Packetizer } from "werift";
 import type { AccessUnit } from "../../stream/access_unit.ts";
