@@ -8,7 +8,8 @@
 //   deno task bench whip                     one 720p30 WHIP publisher fanned out to 1 and 10 viewers
 import { parseArgs } from "node:util";
 import { parseConfig } from "../lib/config/load.ts";
-import { AnnexBSplitter, H264Assembler } from "../lib/media/h264.ts";
+import { AnnexBSplitter } from "../lib/media/h264/annexb.ts";
+import { H264Assembler } from "../lib/media/h264/assembler.ts";
 import { startService } from "../lib/service.ts";
 import { httpHandlers } from "../routes/app.ts";
 import { buildPipeline } from "../lib/cameras/gstreamer.ts";

@@ -3,7 +3,7 @@
  * WebM demuxer, each stamped with the pipe-read time as its capture time.
  */
 import type { Codec } from "../stream/access_unit.ts";
-import { H264Assembler } from "../media/h264.ts";
+import { H264Assembler } from "../media/h264/assembler.ts";
 import { parseVp8Frame } from "../media/vp8.ts";
 import { WebmDemuxer } from "../media/webm.ts";
 import type { VideoFormat } from "../stream/stream.ts";

@@ -7,7 +7,8 @@
 import { Buffer } from "node:buffer";
 import { H264RtpPayload } from "werift";
 import type { Codec } from "../stream/access_unit.ts";
-import { H264Assembler, hasBSlice } from "../media/h264.ts";
+import { hasBSlice } from "../media/h264/annexb.ts";
+import { H264Assembler } from "../media/h264/assembler.ts";
 import { parseVp8Frame } from "../media/vp8.ts";
 import type { VideoFormat } from "../stream/stream.ts";
 

@@ -4,6 +4,8 @@
  * and skipped by resynchronising on the next EBML header or Cluster, never thrown.
  */
 
+import { ByteQueue } from "./byte_queue.ts";
+
 /** One video frame cut out of a WebM stream. */
 export interface WebmFrame {
   /** The codec frame, copied out of the demuxer's buffer (which is reused), so the caller owns it. */
@@ -171,10 +173,9 @@ interface Open {
  * restarted) starts over with fresh stream state.
  */
 export class WebmDemuxer {
-  #buf = new Uint8Array(1 << 16);
-  #pos = 0;
-  #len = 0;
-  /** Absolute stream offset of #buf[0], so known-size masters can be closed at their end offset. */
+  /** Its first unread byte is where the next element (or piece of a skip or resync) begins. */
+  readonly #queue = new ByteQueue();
+  /** Absolute stream offset of the queue's bytes[0], so known-size masters close at their end offset. */
   #base = 0;
   /** Bytes of a skipped element still to come. */
   #skip = 0;
@@ -205,7 +206,9 @@ export class WebmDemuxer {
 
   /** Appends a chunk; returns the frames it completed. */
   push(chunk: Uint8Array): WebmFrame[] {
-    this.#append(this.#skipFrom(chunk));
+    // Not folded into the += below: #skipFrom moves #base too, and += would read it before that.
+    const rest = this.#skipFrom(chunk);
+    this.#base += this.#queue.append(rest);
     const out: WebmFrame[] = [];
     while (this.#step(out));
     return out;
@@ -213,26 +216,27 @@ export class WebmDemuxer {
 
   /** Consumes a pending skip straight from the chunk when nothing is buffered, so skipped bytes are never copied. */
   #skipFrom(chunk: Uint8Array): Uint8Array {
-    if (this.#skip === 0 || this.#pos !== this.#len) return chunk;
+    if (this.#skip === 0 || this.#queue.length !== 0) return chunk;
     const n = Math.min(this.#skip, chunk.length);
     this.#skip -= n;
-    this.#base += this.#len + n;
-    this.#pos = this.#len = 0;
+    this.#base += this.#queue.end + n;
+    this.#queue.clear();
     return chunk.subarray(n);
   }
 
   /** Handles one element (or one piece of a skip or resync); false when more bytes are needed. */
   #step(out: WebmFrame[]): boolean {
+    const queue = this.#queue;
     if (this.#skip > 0) {
-      const n = Math.min(this.#skip, this.#len - this.#pos);
-      this.#pos += n;
+      const n = Math.min(this.#skip, queue.length);
+      queue.consume(n);
       this.#skip -= n;
       if (this.#skip > 0) return false;
     }
     if (this.#resyncing && !this.#resync()) return false;
-    const at = this.#base + this.#pos;
+    const at = this.#base + queue.start;
     while (this.#stack.length > 0 && this.#stack[this.#stack.length - 1].end <= at) this.#stack.pop();
-    const header = readHeader(this.#buf, this.#pos, this.#len);
+    const header = readHeader(queue.bytes, queue.start, queue.end);
     if (header === "more") return false;
     if (header === "invalid") return this.#garbage();
     const { id, size, headerBytes } = header;
@@ -255,25 +259,25 @@ export class WebmDemuxer {
     if (end > (this.#stack[this.#stack.length - 1]?.end ?? Infinity)) return this.#garbage();
     if (action === "descend") return this.#open(id, end, headerBytes);
     if (action === "skip") {
-      this.#pos += headerBytes;
+      queue.consume(headerBytes);
       this.#skip = size;
       return true;
     }
     const limit = id === ID.SIMPLE_BLOCK || id === ID.BLOCK_GROUP ? MAX_BLOCK_BYTES : MAX_UINT_BYTES;
-    if (size > limit || (id === ID.SIMPLE_BLOCK && !this.#mayBeTrack(this.#pos + headerBytes))) {
+    if (size > limit || (id === ID.SIMPLE_BLOCK && !this.#mayBeTrack(queue.start + headerBytes))) {
       return this.#garbage();
     }
-    if (this.#len - this.#pos < headerBytes + size) return false;
-    const start = this.#pos + headerBytes;
-    this.#pos = start + size;
-    this.#read(id, this.#buf.subarray(start, this.#pos), out);
+    if (queue.length < headerBytes + size) return false;
+    const start = queue.start + headerBytes;
+    queue.consume(headerBytes + size);
+    this.#read(id, queue.bytes.subarray(start, start + size), out);
     return true;
   }
 
   #open(id: number, end: number, headerBytes: number): boolean {
     this.#stack.push({ id, end });
     if (id === ID.CLUSTER) this.#clusterTimecode = 0;
-    this.#pos += headerBytes;
+    this.#queue.consume(headerBytes);
     return true;
   }
 
@@ -287,11 +291,11 @@ export class WebmDemuxer {
    * instead of swallowing that many bytes of the stream.
    */
   #mayBeTrack(at: number): boolean {
-    if (this.#tracks.size === 0 || at >= this.#len) return true;
-    const trackBytes = vintLength(this.#buf[at]);
+    const { bytes, end } = this.#queue;
+    if (this.#tracks.size === 0 || at >= end) return true;
+    const trackBytes = vintLength(bytes[at]);
     if (trackBytes === 0) return false;
-    return at + trackBytes > this.#len ||
-      this.#tracks.has(vintValue(this.#buf.subarray(at, at + trackBytes)));
+    return at + trackBytes > end || this.#tracks.has(vintValue(bytes.subarray(at, at + trackBytes)));
   }
 
   #read(id: number, payload: Uint8Array, out: WebmFrame[]): void {
@@ -361,20 +365,22 @@ export class WebmDemuxer {
   #garbage(): boolean {
     this.#errors++;
     this.#resyncing = true;
-    this.#pos++;
+    this.#queue.consume(1);
     return true;
   }
 
   /** Scans for the next EBML header or Cluster; false (keeping a possible partial match) when none yet. */
   #resync(): boolean {
-    const buf = this.#buf;
-    for (let i = this.#pos; i + 4 <= this.#len; i++) {
+    const queue = this.#queue;
+    const buf = queue.bytes;
+    const end = queue.end;
+    for (let i = queue.start; i + 4 <= end; i++) {
       for (const magic of RESYNC_IDS) {
         if (
           buf[i] === magic >>> 24 && buf[i + 1] === ((magic >> 16) & 0xff) &&
           buf[i + 2] === ((magic >> 8) & 0xff) && buf[i + 3] === (magic & 0xff)
         ) {
-          this.#pos = i;
+          queue.consume(i - queue.start);
           this.#resyncing = false;
           // A Cluster found this way continues the current stream: put it back inside a Segment.
           this.#stack = magic === ID.CLUSTER ? [{ id: ID.SEGMENT, end: Infinity }] : [];
@@ -382,7 +388,7 @@ export class WebmDemuxer {
         }
       }
     }
-    this.#pos = Math.max(this.#pos, this.#len - 3);
+    queue.consume(Math.max(0, end - 3 - queue.start));
     return false;
   }
 
@@ -393,25 +399,5 @@ export class WebmDemuxer {
     this.#clusterTimecode = 0;
     this.#width = this.#height = undefined;
     this.#tracks = new Set();
-  }
-
-  #append(chunk: Uint8Array): void {
-    if (this.#pos === this.#len) {
-      this.#base += this.#len;
-      this.#pos = this.#len = 0;
-    }
-    if (this.#len + chunk.length > this.#buf.length) {
-      const keep = this.#len - this.#pos;
-      const target = keep + chunk.length > this.#buf.length
-        ? new Uint8Array(Math.max(this.#buf.length * 2, keep + chunk.length))
-        : this.#buf;
-      target.set(this.#buf.subarray(this.#pos, this.#len));
-      this.#buf = target;
-      this.#base += this.#pos;
-      this.#len = keep;
-      this.#pos = 0;
-    }
-    this.#buf.set(chunk, this.#len);
-    this.#len += chunk.length;
   }
 }

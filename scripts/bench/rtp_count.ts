@@ -1,6 +1,6 @@
 // What one benchmark viewer counts from the RTP it receives: loss by sequence gaps, duplicates
 // (retransmissions of packets it already had), frames by marker bit, and the first complete keyframe.
-import { NAL } from "../../lib/media/h264.ts";
+import { NAL } from "../../lib/media/h264/sps.ts";
 
 /** RTP packet types of RFC 6184 that the counter looks into. */
 const STAP_A = 24;

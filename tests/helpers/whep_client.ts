@@ -7,7 +7,7 @@ import {
   useOPUS,
   useVP8,
 } from "werift";
-import { NAL } from "../../lib/media/h264.ts";
+import { NAL } from "../../lib/media/h264/sps.ts";
 import { ClientPeer, h264Codec } from "./client_peer.ts";
 
 /** True when an H.264 RTP payload starts a keyframe: SPS alone or first in a STAP-A. */

@@ -1,7 +1,7 @@
 import { Buffer } from "node:buffer";
 import { RTCPeerConnection, type RTCRtpSender, RtpHeader, RtpPacket, useOPUS, useVP8 } from "werift";
 import type { Codec } from "../../lib/stream/access_unit.ts";
-import { H264Assembler } from "../../lib/media/h264.ts";
+import { H264Assembler } from "../../lib/media/h264/assembler.ts";
 import { WebmDemuxer } from "../../lib/media/webm.ts";
 import { StreamPacketizer } from "../../lib/webrtc/rtp/packetizer.ts";
 import { ClientPeer, h264Codec } from "./client_peer.ts";

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { NAL, nalUnits } from "../../lib/media/h264.ts";
+import { nalUnits } from "../../lib/media/h264/annexb.ts";
+import { NAL } from "../../lib/media/h264/sps.ts";
 import { getJson, processExists, startEdgecam, waitFor } from "../helpers/edgecam.ts";
 import { WsPlayer } from "../helpers/ws_player.ts";
 

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { H264Packetizer, Vp8Packetizer } from "werift";
-import { NAL, nalType, nalUnits as nalUnitsOf, SLICE_TYPE, sliceType } from "../../lib/media/h264.ts";
+import { nalUnits as nalUnitsOf } from "../../lib/media/h264/annexb.ts";
+import { NAL, nalType, SLICE_TYPE, sliceType } from "../../lib/media/h264/sps.ts";
 import {
   frameDecoder,
   FrameReassembler,

@@ -1,15 +1,7 @@
 import assert from "node:assert/strict";
-import {
-  AnnexBSplitter,
-  type H264AccessUnit,
-  H264Assembler,
-  isKeyframe,
-  NAL,
-  nalType,
-  nalUnits,
-  parseSps,
-  type SpsInfo,
-} from "../../lib/media/h264.ts";
+import { AnnexBSplitter, isKeyframe, nalUnits } from "../../lib/media/h264/annexb.ts";
+import { type H264AccessUnit, H264Assembler } from "../../lib/media/h264/assembler.ts";
+import { NAL, nalType, parseSps, type SpsInfo } from "../../lib/media/h264/sps.ts";
 
 // ---------------------------------------------------------------------------------------------------------
 // Helpers
