@@ -6,7 +6,7 @@ import type { Codec } from "../stream/access_unit.ts";
 import { H264Assembler } from "../media/h264/assembler.ts";
 import { parseVp8Frame } from "../media/vp8.ts";
 import { WebmDemuxer } from "../media/webm.ts";
-import type { VideoFormat } from "../stream/stream.ts";
+import type { VideoFormat } from "../stream/access_unit.ts";
 
 /** Linux's default pipe capacity: a read this long may have cut a write in two. */
 export const PIPE_CAPACITY = 65536;

@@ -7,7 +7,8 @@
 import { ConflictError } from "../errors.ts";
 import { logger } from "../log.ts";
 import type { Codec } from "../stream/access_unit.ts";
-import type { Stream, VideoFormat } from "../stream/stream.ts";
+import type { VideoFormat } from "../stream/access_unit.ts";
+import type { Stream } from "../stream/stream.ts";
 import { seqDiff } from "./depacketize.ts";
 
 /** What a second publisher on a busy path gets. */

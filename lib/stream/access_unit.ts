@@ -1,3 +1,7 @@
+/**
+ * What flows through a stream: the access unit every reader shares, and the picture format learned
+ * from its bitstream.
+ */
 /** The codecs a stream can carry. */
 export type Codec = "h264" | "vp8";
 
@@ -16,4 +20,14 @@ export interface AccessUnit {
   readonly pts90k: number;
   /** Wall-clock capture time, milliseconds since the Unix epoch. */
   readonly captureMs: number;
+}
+
+/** Picture facts learned from the bitstream (SPS or VP8 keyframe header). */
+export interface VideoFormat {
+  width: number;
+  height: number;
+  /** H.264 only: profile_idc, constraint flags and level_idc as 6 hex digits. */
+  profileLevelId?: string;
+  /** H.264 only: B slices were seen, which WebRTC viewers cannot reorder (the encoder must not send them). */
+  bFrames?: boolean;
 }

@@ -2,7 +2,7 @@
  * The stream core: one Stream per path with its GOP cache, fan-out to readers and figures, and the
  * registry of a service's streams.
  */
-import type { AccessUnit, Codec } from "./access_unit.ts";
+import type { AccessUnit, Codec, VideoFormat } from "./access_unit.ts";
 import { Reader } from "./reader.ts";
 
 /** Where a stream's source is in its life. `waiting` is a path with no publisher yet. */
@@ -19,16 +19,6 @@ export interface SourceStatus {
   lastError: string | null;
   /** Process id of the source's pipeline while one runs. */
   pid: number | null;
-}
-
-/** Picture facts learned from the bitstream (SPS or VP8 keyframe header). */
-export interface VideoFormat {
-  width: number;
-  height: number;
-  /** H.264 only: profile_idc, constraint flags and level_idc as 6 hex digits. */
-  profileLevelId?: string;
-  /** H.264 only: B slices were seen, which WebRTC viewers cannot reorder (the encoder must not send them). */
-  bFrames?: boolean;
 }
 
 /** One Opus packet of a stream's audio, numbered for the stream (continuous across publishers). */
