@@ -4,7 +4,6 @@
  */
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "./lib/config/load.ts";
-import { logger, setLogLevel } from "./lib/log.ts";
 import { startService, viewerUrls } from "./lib/service.ts";
 import { httpHandlers } from "./routes/app.ts";
 import { VERSION } from "./lib/version.ts";
@@ -53,10 +52,8 @@ async function main(): Promise<number> {
     for (const problem of err.problems) console.error(`  ${problem}`);
     return 2;
   }
-  setLogLevel(config.server.logLevel);
-  const log = logger("main");
-
   const service = await startService(config, httpHandlers);
+  const log = service.log.logger("main");
   log.info(`edgecam ${VERSION} listening on ${service.addr.hostname}:${service.addr.port}`);
   for (const url of viewerUrls(service.addr, config.server.publicIp)) console.log(`viewer: ${url}`);
 

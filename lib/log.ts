@@ -1,14 +1,8 @@
+/** Log lines: levels, a service's log and its component loggers, and a rate limit for noisy sources. */
 /** Log levels, from most to least verbose. */
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 /** One of {@link LOG_LEVELS}. */
 export type LogLevel = typeof LOG_LEVELS[number];
-
-let threshold = LOG_LEVELS.indexOf("info");
-
-/** Sets the lowest level that is printed. */
-export function setLogLevel(level: LogLevel): void {
-  threshold = LOG_LEVELS.indexOf(level);
-}
 
 /** A logger that prefixes every line with its component name. */
 export interface Logger {
@@ -22,13 +16,38 @@ export interface Logger {
   error(msg: string): void;
 }
 
-/** Returns a logger for one component; lines go to stderr so stdout stays free for tools. */
-export function logger(component: string): Logger {
-  const emit = (level: LogLevel) => (msg: string) => {
-    if (LOG_LEVELS.indexOf(level) < threshold) return;
-    console.error(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} [${component}] ${msg}`);
-  };
-  return { debug: emit("debug"), info: emit("info"), warn: emit("warn"), error: emit("error") };
+/**
+ * One service's log: the lowest level it prints and the loggers of its components. Each service has its
+ * own, so two services in one process (tests, benches) keep their own levels. Lines go to stderr so
+ * stdout stays free for tools.
+ *
+ * @example
+ * ```ts
+ * const log = new Log("debug");
+ * log.logger("camera front").info("running");
+ * ```
+ */
+export class Log {
+  #threshold: number;
+
+  /** @param level the lowest level printed. */
+  constructor(level: LogLevel = "info") {
+    this.#threshold = LOG_LEVELS.indexOf(level);
+  }
+
+  /** Sets the lowest level that is printed. */
+  setLevel(level: LogLevel): void {
+    this.#threshold = LOG_LEVELS.indexOf(level);
+  }
+
+  /** A logger that prefixes every line with its component's name. */
+  logger(component: string): Logger {
+    const emit = (level: LogLevel) => (msg: string) => {
+      if (LOG_LEVELS.indexOf(level) < this.#threshold) return;
+      console.error(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} [${component}] ${msg}`);
+    };
+    return { debug: emit("debug"), info: emit("info"), warn: emit("warn"), error: emit("error") };
+  }
 }
 
 /**

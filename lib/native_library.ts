@@ -4,9 +4,10 @@
  * it can (the WebRTC send path's libcrypto and libc: null, said once in the log with what runs instead,
  * where the library is missing or the process runs without `--allow-ffi`).
  */
-import { logger } from "./log.ts";
+import { Log } from "./log.ts";
 
-const log = logger("native");
+// Libraries are the process's, not one service's: their one line per process goes to a log of its own.
+const log = new Log().logger("native");
 
 /** The bindings of one library. */
 type Bindings<S extends Deno.ForeignLibraryInterface> = Deno.DynamicLibrary<S>["symbols"];

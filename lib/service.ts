@@ -4,7 +4,7 @@
  */
 import { AccessPolicy } from "./auth.ts";
 import type { Config } from "./config/schema.ts";
-import { logger } from "./log.ts";
+import { Log, type Logger } from "./log.ts";
 import { MemoryGuard } from "./stream/memory_guard.ts";
 import { ShmOutput } from "./outputs/shm.ts";
 import { ringObjectName } from "./shm/layout.ts";
@@ -17,8 +17,6 @@ import { WhepSessions } from "./outputs/whep.ts";
 import { type IngestSettings, WhipSessions } from "./ingest/publishers.ts";
 import type { Codec } from "./stream/access_unit.ts";
 import type { SecondPublisher } from "./ingest/path.ts";
-
-const log = logger("service");
 
 /** What the HTTP handlers need from the running service. */
 export interface ServiceContext {
@@ -35,6 +33,8 @@ export interface ServiceContext {
   access: AccessPolicy;
   /** Shared-memory rings, by stream name. */
   shm: ReadonlyMap<string, ShmOutput>;
+  /** The service's log, at `server.log_level`. */
+  log: Log;
 }
 
 /**
@@ -58,6 +58,8 @@ export interface Service {
   shm: Map<string, ShmOutput>;
   /** The address the server listens on (the real port when the config asked for 0). */
   addr: Deno.NetAddr;
+  /** The service's own log (its level is `server.log_level`): two services in one process keep theirs. */
+  log: Log;
   /** Stops the cameras and the server; resolves when everything is down. */
   stop(): Promise<void>;
 }
@@ -74,6 +76,8 @@ export interface Service {
  * ```
  */
 export async function startService(config: Config, http: HttpHandlers): Promise<Service> {
+  const serviceLog = new Log(config.server.logLevel);
+  const log = serviceLog.logger("service");
   const streams = new StreamRegistry();
   const cameras = new Map<string, CameraSource>();
   const shm = new Map<string, ShmOutput>();
@@ -86,12 +90,12 @@ export async function startService(config: Config, http: HttpHandlers): Promise<
     const name = ringName(config, stream.name);
     if (name === undefined) return;
     const { slotCount, slotSize, mode } = config.shm;
-    shm.set(stream.name, new ShmOutput(stream, { name, slotCount, slotSize, mode }));
+    shm.set(stream.name, new ShmOutput(stream, { name, slotCount, slotSize, mode }, serviceLog));
   });
   for (const camera of config.cameras) {
     const stream = streams.add(new Stream(camera.name, camera.codec, config.limits.readerQueueFrames));
     const resolution = resolveEncoder(camera, elements);
-    const source = new CameraSource(camera, resolution, stream, config.supervisor);
+    const source = new CameraSource(camera, resolution, stream, config.supervisor, serviceLog);
     cameras.set(camera.name, source);
     source.start();
   }
@@ -100,13 +104,13 @@ export async function startService(config: Config, http: HttpHandlers): Promise<
 
   const { webrtc, server: { publicIp } } = config;
   const iceOptions = () => peerIceOptions(webrtc, publicIp, Deno.networkInterfaces());
-  const whep = new WhepSessions(iceOptions, webrtc.maxClients);
-  const whip = new WhipSessions(streams, ingestSettings(config), iceOptions);
+  const whep = new WhepSessions(iceOptions, webrtc.maxClients, serviceLog);
+  const whip = new WhipSessions(streams, ingestSettings(config), iceOptions, serviceLog);
   const startup = peerIceOptions(webrtc, publicIp, Deno.networkInterfaces());
   log.info(`WebRTC host candidates: ${startup.iceAdditionalHostAddresses!.join(", ") || "none"}`);
   const access = new AccessPolicy(config.auth, [...config.cameras, ...config.paths]);
-  logAccess(access);
-  const pushes = startPushes(config, streams, iceOptions);
+  logAccess(access, log);
+  const pushes = startPushes(config, streams, iceOptions, serviceLog);
   const ctx: ServiceContext = {
     pushes: (name: string) => (pushes.get(name) ?? []).map((p) => p.status),
     streams,
@@ -115,6 +119,7 @@ export async function startService(config: Config, http: HttpHandlers): Promise<
     whep,
     whip,
     iceLinks: iceServerLinks(webrtc.iceServers),
+    log: serviceLog,
     access,
     shm,
   };
@@ -137,6 +142,7 @@ export async function startService(config: Config, http: HttpHandlers): Promise<
     cameras,
     shm,
     addr: server.addr,
+    log: serviceLog,
     async stop() {
       memory.stop();
       await Promise.all([...pushes.values()].flat().map((p) => p.stop()));
@@ -165,12 +171,17 @@ function startPushes(
   config: Config,
   streams: StreamRegistry,
   iceOptions: () => IceOptions,
+  serviceLog: Log,
 ): Map<string, WhipPush[]> {
+  const log = serviceLog.logger("service");
   const pushes = new Map<string, WhipPush[]>();
   for (const { name, push } of [...config.cameras, ...config.paths]) {
     const stream = streams.get(name);
     if (!stream || push.length === 0) continue;
-    pushes.set(name, push.map((target) => new WhipPush(stream, target, iceOptions, config.supervisor)));
+    pushes.set(
+      name,
+      push.map((target) => new WhipPush(stream, target, iceOptions, config.supervisor, serviceLog)),
+    );
     log.info(`${name}: pushed over WHIP to ${push.map((t) => t.url).join(", ")}`);
   }
   for (const push of [...pushes.values()].flat()) push.start();
@@ -192,7 +203,7 @@ function ingestSettings(config: Config): IngestSettings {
 }
 
 /** One line at start saying what is guarded; open kinds are named, since "open" means anyone on the network. */
-function logAccess(access: AccessPolicy): void {
+function logAccess(access: AccessPolicy, log: Logger): void {
   const kinds = access.summary();
   const own = (kind: string) =>
     kind === "view" || kind === "publish" ? access.streamsWithOwnTokens(kind) : [];

@@ -29,7 +29,11 @@ export function createApp(ctx: ServiceContext): Hono {
   const defaultStream = () => ctx.streams.all()[0]?.name;
   app.use(
     "*",
-    requireToken(ctx.access, (method, path, query) => accessFor(method, path, query, defaultStream)),
+    requireToken(
+      ctx.access,
+      (method, path, query) => accessFor(method, path, query, defaultStream),
+      ctx.log.logger("auth"),
+    ),
   );
   app.route("/", statusRoutes(ctx));
   app.route("/", signalRoutes(ctx));
@@ -38,8 +42,9 @@ export function createApp(ctx: ServiceContext): Hono {
   app.route("/", whepRoutes(ctx));
   app.route("/", whipRoutes(ctx));
   app.route("/", staticRoutes());
-  app.notFound((c) => errorResponse(new NotFoundError(`no route for ${c.req.method} ${c.req.path}`)));
-  app.onError((err) => errorResponse(err));
+  const log = ctx.log.logger("http");
+  app.notFound((c) => errorResponse(new NotFoundError(`no route for ${c.req.method} ${c.req.path}`), log));
+  app.onError((err) => errorResponse(err, log));
   return app;
 }
 

@@ -6,9 +6,8 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { AccessPolicy, AccessRequest } from "../lib/auth.ts";
 import { UnauthorizedError } from "../lib/errors.ts";
-import { logger, RateLimitedLog } from "../lib/log.ts";
+import { type Logger, RateLimitedLog } from "../lib/log.ts";
 
-const log = logger("auth");
 // A scanner trying tokens must not flood the journal; the count of held-back lines is still reported.
 
 /** Splits a path into its decoded segments ("/whep/front" → ["whep", "front"]). */
@@ -72,11 +71,13 @@ export function presentedToken(
 
 /**
  * Middleware that lets a request through when `policy` allows it, else throws UnauthorizedError.
- * `classify` says what the request asks (undefined = open); by default {@link accessFor}.
+ * `classify` says what the request asks (undefined = open); by default {@link accessFor}. Refusals go
+ * to `log`, rate-limited.
  */
 export function requireToken(
   policy: AccessPolicy,
   classify: (method: string, path: string, query: URLSearchParams) => AccessRequest | undefined,
+  log: Logger,
 ): MiddlewareHandler {
   // One budget per app (per service): two services in one process do not share their log lines.
   const refusals = new RateLimitedLog((msg) => log.info(msg));

@@ -14,12 +14,13 @@ import {
   UnsupportedError,
   UnsupportedMediaTypeError,
 } from "../lib/errors.ts";
-import { logger } from "../lib/log.ts";
+import type { Logger } from "../lib/log.ts";
 
-const log = logger("http");
-
-/** The one place a domain error becomes an HTTP status, with a one-line text body. */
-export function errorResponse(err: unknown): Response {
+/**
+ * The one place a domain error becomes an HTTP status, with a one-line text body; what maps to no
+ * status is a bug, logged to `log` with its stack.
+ */
+export function errorResponse(err: unknown, log: Logger): Response {
   const message = err instanceof Error ? err.message.split("\n")[0] : String(err);
   // RFC 6750 §3: a 401 names the scheme. No error="invalid_token": that would tell a wrong token from
   // a missing one.

@@ -15,7 +15,7 @@ function upgrade(c: Context, ctx: ServiceContext, stream: Stream): Response {
     throw new BadRequestError("expected a WebSocket upgrade request");
   }
   const { socket, response } = Deno.upgradeWebSocket(c.req.raw);
-  serveSignaling(socket, stream, ctx.whep);
+  serveSignaling(socket, stream, ctx.whep, ctx.log.logger("signal"));
   return response;
 }
 
@@ -30,9 +30,13 @@ export function signalRoutes(ctx: ServiceContext): Hono {
 export function cameraSignalApp(ctx: ServiceContext, streamName: string): Hono {
   const app = new Hono();
   // Everything on this port is this camera's signaling: viewing it takes a view token, as on the main port.
-  app.use("*", requireToken(ctx.access, () => ({ kind: "view", stream: streamName })));
+  app.use(
+    "*",
+    requireToken(ctx.access, () => ({ kind: "view", stream: streamName }), ctx.log.logger("auth")),
+  );
   app.get("/ws", (c) => upgrade(c, ctx, requireStream(ctx, streamName)));
-  app.notFound((c) => errorResponse(new NotFoundError(`no route for ${c.req.method} ${c.req.path}`)));
-  app.onError((err) => errorResponse(err));
+  const log = ctx.log.logger("http");
+  app.notFound((c) => errorResponse(new NotFoundError(`no route for ${c.req.method} ${c.req.path}`), log));
+  app.onError((err) => errorResponse(err, log));
   return app;
 }

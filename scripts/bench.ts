@@ -14,7 +14,6 @@ import { startService } from "../lib/service.ts";
 import { httpHandlers } from "../routes/app.ts";
 import { buildPipeline } from "../lib/cameras/gstreamer.ts";
 import { GST_LAUNCH } from "../lib/cameras/supervisor.ts";
-import { setLogLevel } from "../lib/log.ts";
 import { shmBench } from "./bench/shm.ts";
 import { median, percentile } from "./bench/stats.ts";
 import {
@@ -87,6 +86,7 @@ async function deliveryBench(players: number, seconds: number): Promise<string[]
 [server]
 listen = "127.0.0.1"
 port = 0
+log_level = "warn"
 [[cameras]]
 name = "bench"
 width = 1280
@@ -94,7 +94,6 @@ height = 720
 bitrate = 4_000_000
 encoder = "x264"
 `);
-  setLogLevel("warn");
   const service = await startService(config, httpHandlers);
   const stream = service.streams.get("bench")!;
   // Exact read times, keyed as the players see them (rounded ms + length).

@@ -3,7 +3,7 @@
  * stderr, and restarts it with backoff when it exits or stalls, while the stream and its readers stay.
  */
 import type { CameraConfig, SupervisorConfig } from "../config/schema.ts";
-import { logger, RateLimitedLog } from "../log.ts";
+import { type Log, RateLimitedLog } from "../log.ts";
 import type { Stream } from "../stream/stream.ts";
 import { createFramer, framesFromPipe } from "./framer.ts";
 import type { Resolution } from "./encoders.ts";
@@ -36,8 +36,9 @@ export class CameraSource {
     private readonly resolution: Resolution,
     private readonly stream: Stream,
     private readonly config: SupervisorConfig,
+    log: Log,
   ) {
-    this.#log = logger(`camera ${camera.name}`);
+    this.#log = log.logger(`camera ${camera.name}`);
     this.#stderrLog = new RateLimitedLog((line) => this.#log.warn(`gst: ${line}`));
   }
 

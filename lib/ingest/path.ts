@@ -5,7 +5,7 @@
  * same clock and sequence numbers, so no viewer renegotiates.
  */
 import { ConflictError } from "../errors.ts";
-import { logger } from "../log.ts";
+import type { Log } from "../log.ts";
 import type { Codec } from "../stream/access_unit.ts";
 import type { VideoFormat } from "../stream/access_unit.ts";
 import type { Stream } from "../stream/stream.ts";
@@ -56,13 +56,17 @@ export class IngestPath {
   #publisherAudio: { sequenceNumber: number; timestamp: number } | undefined;
   #warnedBFrames = false;
 
-  /** @param keyframeIntervalMs the least time between two keyframe requests to the publisher. */
+  /**
+   * @param log the service's log.
+   * @param keyframeIntervalMs the least time between two keyframe requests to the publisher.
+   */
   constructor(
     readonly stream: Stream,
     readonly rules: PathRules,
+    log: Log,
     private readonly keyframeIntervalMs = KEYFRAME_REQUEST_INTERVAL_MS,
   ) {
-    this.#log = logger(`whip ${stream.name}`);
+    this.#log = log.logger(`whip ${stream.name}`);
     stream.source = { ...stream.source, state: "waiting" };
   }
 

@@ -14,7 +14,7 @@ import {
   useVP8,
 } from "werift";
 import { ConflictError, NotFoundError } from "../errors.ts";
-import { logger } from "../log.ts";
+import type { Log, Logger } from "../log.ts";
 import { IngestPath, type PathRules, type Publisher } from "./path.ts";
 import { Stream, type StreamRegistry } from "../stream/stream.ts";
 import { frameDecoder, FrameReassembler } from "./depacketize.ts";
@@ -26,8 +26,6 @@ import {
   PeerSessions,
   type SessionAnswer,
 } from "../webrtc/peer_session.ts";
-
-const log = logger("whip");
 
 /**
  * Receive buffer asked of each publisher socket. Deno's node:dgram otherwise allocates 64 KiB per
@@ -60,15 +58,16 @@ class WhipSession extends PeerSession implements Publisher {
     pc: RTCPeerConnection,
     private readonly video: RTCRtpTransceiver,
     audio: RTCRtpTransceiver | undefined,
+    log: Logger,
   ) {
-    super(ingest.stream.name, pc, "whip", "publisher");
+    super(ingest.stream.name, pc, log, "publisher");
     this.#decoder = frameDecoder(ingest.stream.codec);
     onRtp(video, (rtp) => this.#onVideo(rtp));
     if (audio) onRtp(audio, (rtp) => this.#onAudio(rtp));
   }
 
   protected connected(): void {
-    log.info(`${this.path}/${this.id}: publisher connected`);
+    this.log.info(`${this.path}/${this.id}: publisher connected`);
     shrinkReadBuffers(this.pc);
   }
 
@@ -158,8 +157,9 @@ function shrinkReadBuffers(pc: RTCPeerConnection): void {
 
 /** The WHIP paths of this service and their publishers' sessions. */
 export class WhipSessions {
-  readonly #sessions = new PeerSessions<WhipSession>("WHIP");
+  readonly #sessions: PeerSessions<WhipSession>;
   readonly #paths = new Map<string, IngestPath>();
+  readonly #log: Logger;
 
   /**
    * Creates the stream of every configured path (state `waiting` until a publisher comes).
@@ -169,7 +169,10 @@ export class WhipSessions {
     private readonly streams: StreamRegistry,
     private readonly settings: IngestSettings,
     private readonly iceOptions: () => IceOptions,
+    private readonly log: Log,
   ) {
+    this.#log = log.logger("whip");
+    this.#sessions = new PeerSessions("WHIP", this.#log);
     for (const [name, rules] of settings.paths) {
       this.#addPath(name, rules.codec ?? "h264", rules);
     }
@@ -208,10 +211,10 @@ export class WhipSessions {
       if (ingest.stream.codec !== choice.codec) {
         throw new ConflictError(`path "${name}" carries ${ingest.stream.codec}; offer that codec`);
       }
-      const session = new WhipSession(ingest, pc, video, audio);
+      const session = new WhipSession(ingest, pc, video, audio, this.#log);
       ingest.take(session);
       this.#sessions.add(session);
-      log.info(
+      this.#log.info(
         `${name}/${session.id}: new publisher (${choice.video.name} pt ${choice.video.payloadType}` +
           `${choice.audio ? `, opus pt ${choice.audio.payloadType}` : ""})`,
       );
@@ -225,7 +228,7 @@ export class WhipSessions {
   #addPath(name: string, codec: IngestChoice["codec"], rules: PathRules): IngestPath {
     if (this.streams.get(name)) throw new ConflictError(`"${name}" is already a stream`);
     const stream = this.streams.add(new Stream(name, codec, this.settings.readerQueueFrames, true));
-    const ingest = new IngestPath(stream, rules);
+    const ingest = new IngestPath(stream, rules, this.log);
     this.#paths.set(name, ingest);
     return ingest;
   }

@@ -7,7 +7,7 @@
  */
 import { RTCPeerConnection, useH264, useOPUS, useVP8 } from "werift";
 import type { PushTarget, SupervisorConfig } from "../config/schema.ts";
-import { logger } from "../log.ts";
+import type { Log } from "../log.ts";
 import { backoffDelay } from "../backoff.ts";
 import type { Stream } from "../stream/stream.ts";
 import { candidateTypes, type IceOptions, parseIceServerLinks } from "../webrtc/ice.ts";
@@ -86,8 +86,9 @@ export class WhipPush {
     private readonly target: PushTarget,
     private readonly iceOptions: () => IceOptions,
     private readonly backoff: SupervisorConfig,
+    log: Log,
   ) {
-    this.#log = logger(`push ${stream.name}`);
+    this.#log = log.logger(`push ${stream.name}`);
     this.#status = { url: target.url, state: "waiting", attempt: 0, last_error: null, ...noSession() };
     this.#packetizer = new StreamPacketizer(stream.codec);
   }
@@ -190,7 +191,13 @@ export class WhipPush {
       this.#status = { ...this.#status, state: "connected", attempt: 0, last_error: null, route };
       this.#log.info(`${this.target.url}: connected (${location}) through a ${route} candidate`);
       const reader = this.stream.subscribe();
-      const rtp = new ViewerRtp(sender, pc.cname, emptyFeedbackCounts(), () => this.stream.requestKeyframe());
+      const rtp = new ViewerRtp(
+        sender,
+        pc.cname,
+        emptyFeedbackCounts(),
+        () => this.stream.requestKeyframe(),
+        this.#log,
+      );
       const sending = sendAccessUnits(reader, this.#packetizer, rtp);
       const stopAudio = audioSender ? forwardAudio(this.stream, audioSender) : undefined;
       const why = await ended.why;

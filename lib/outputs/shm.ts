@@ -2,14 +2,12 @@
  * The shared-memory output: a standing reader of one stream that writes each access unit into the
  * stream's ring in /dev/shm for local programs (layout in docs/shm.md).
  */
-import { logger } from "../log.ts";
+import type { Log, Logger } from "../log.ts";
 import type { Reader } from "../stream/reader.ts";
 import { HEADER, ringSize } from "../shm/layout.ts";
 import { futexWake } from "../shm/libc.ts";
 import { createRing, removeRing, type WritableRing } from "../shm/object.ts";
 import type { Stream } from "../stream/stream.ts";
-
-const log = logger("shm");
 
 /** How a stream's ring is laid out and who may open it. */
 export interface ShmSettings {
@@ -54,15 +52,18 @@ export class ShmOutput {
   #width = 0;
   #height = 0;
 
-  constructor(private readonly stream: Stream, private readonly settings: ShmSettings) {
+  readonly #log: Logger;
+
+  constructor(private readonly stream: Stream, private readonly settings: ShmSettings, log: Log) {
+    this.#log = log.logger("shm");
     try {
       this.#ring = createRing(settings.name, settings, settings.mode, stream.codec);
       const replaced = this.#ring.replacedGeneration;
       const note = replaced === null ? "" : ` (replaced generation ${replaced} left by an earlier run)`;
-      log.info(`${stream.name}: ring /dev/shm/${settings.name}, ${settings.slotCount} slots${note}`);
+      this.#log.info(`${stream.name}: ring /dev/shm/${settings.name}, ${settings.slotCount} slots${note}`);
     } catch (err) {
       this.#error = describe(err);
-      log.error(`${stream.name}: no shared-memory ring: ${this.#error}`);
+      this.#log.error(`${stream.name}: no shared-memory ring: ${this.#error}`);
     }
     if (this.#ring) {
       this.#reader = stream.subscribe(stream.readerQueueFrames, { output: true });
@@ -112,7 +113,7 @@ export class ShmOutput {
     try {
       removeRing(this.#ring);
     } catch (err) {
-      log.warn(`${this.stream.name}: ${describe(err)}`);
+      this.#log.warn(`${this.stream.name}: ${describe(err)}`);
     }
   }
 }

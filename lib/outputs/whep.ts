@@ -4,7 +4,7 @@
  */
 import { RTCPeerConnection, type RTCRtpSender, useH264, useOPUS, useVP8 } from "werift";
 import { ConflictError, UnavailableError } from "../errors.ts";
-import { logger } from "../log.ts";
+import type { Log, Logger } from "../log.ts";
 import type { Reader } from "../stream/reader.ts";
 import type { Stream } from "../stream/stream.ts";
 import type { IceOptions } from "../webrtc/ice.ts";
@@ -29,8 +29,6 @@ import {
   ViewerRtp,
 } from "../webrtc/rtp/viewer_rtp.ts";
 
-const log = logger("whep");
-
 /** The WebRTC figures of one stream: viewers now, and feedback totals since the service started. */
 export interface WebrtcStreamStats extends FeedbackCounts {
   viewers: number;
@@ -49,10 +47,11 @@ class WhepSession extends PeerSession {
     private readonly audioSender: RTCRtpSender | undefined,
     private readonly packetizer: StreamPacketizer,
     totals: FeedbackCounts,
+    log: Logger,
   ) {
-    super(stream.name, pc, "whep", "viewer");
+    super(stream.name, pc, log, "viewer");
     // A viewer that lost packets asks for a keyframe: a WHIP publisher can send one at once.
-    this.rtp = new ViewerRtp(sender, pc.cname, totals, () => stream.requestKeyframe());
+    this.rtp = new ViewerRtp(sender, pc.cname, totals, () => stream.requestKeyframe(), log);
   }
 
   protected connected(): void {
@@ -82,7 +81,7 @@ class WhepSession extends PeerSession {
     this.rtp.close();
     const { nacks, retransmits, retransmitsSuppressed, plis, firs } = this.rtp.counts;
     const rtt = this.rtp.rttMs === undefined ? "unknown" : `${this.rtp.rttMs.toFixed(1)} ms`;
-    log.info(
+    this.log.info(
       `${this.stream.name}/${this.id}: closed (${why}); NACKed ${nacks}, resent ${retransmits}, ` +
         `suppressed ${retransmitsSuppressed}, PLIs ${plis}, FIRs ${firs}, RTT ${rtt}`,
     );
@@ -94,7 +93,8 @@ class WhepSession extends PeerSession {
  * fed from the stream, packetized once per access unit for all viewers of a stream.
  */
 export class WhepSessions {
-  readonly #sessions = new PeerSessions<WhepSession>("WHEP");
+  readonly #sessions: PeerSessions<WhepSession>;
+  readonly #log: Logger;
   readonly #packetizers = new Map<Stream, StreamPacketizer>();
   readonly #totals = new Map<string, FeedbackCounts>();
   /** Offers being answered per stream, so concurrent POSTs cannot overshoot the viewer limit. */
@@ -103,8 +103,16 @@ export class WhepSessions {
   /**
    * @param iceOptions werift ICE options for a new peer (read per viewer: addresses may change).
    * @param maxClients viewers allowed per stream.
+   * @param log the service's log.
    */
-  constructor(private readonly iceOptions: () => IceOptions, private readonly maxClients: number) {}
+  constructor(
+    private readonly iceOptions: () => IceOptions,
+    private readonly maxClients: number,
+    log: Log,
+  ) {
+    this.#log = log.logger("whep");
+    this.#sessions = new PeerSessions("WHEP", this.#log);
+  }
 
   /** Sessions alive now. */
   get size(): number {
@@ -159,9 +167,10 @@ export class WhepSessions {
           audioSender,
           this.#packetizerFor(stream),
           this.#totalsFor(stream.name),
+          this.#log,
         ),
       );
-      log.info(
+      this.#log.info(
         `${stream.name}/${session.id}: new viewer (${offered.name} pt ${offered.payloadType}` +
           `${opus ? `, opus pt ${opus.payloadType}` : ""})`,
       );

@@ -6,7 +6,7 @@
  */
 import type { RTCPeerConnection } from "werift";
 import { BadRequestError, NotFoundError, PreconditionFailedError, UnavailableError } from "../errors.ts";
-import { logger } from "../log.ts";
+import type { Logger } from "../log.ts";
 import { onPeerClose } from "./werift_fixes/dtls_alert.ts";
 import { handleServerHandshakesOnce } from "./werift_fixes/dtls_client.ts";
 import { handleClientHandshakesOnce } from "./werift_fixes/dtls_server.ts";
@@ -78,18 +78,18 @@ export abstract class PeerSession {
   #closed = false;
   readonly #ended = Promise.withResolvers<void>();
   readonly #connectTimer: ReturnType<typeof setTimeout>;
-  protected readonly log;
+  protected readonly log: Logger;
 
   constructor(
     /** The stream path the session serves or feeds. */
     readonly path: string,
     readonly pc: RTCPeerConnection,
-    /** Log name: "whep" or "whip". */
-    kind: string,
+    /** The log of the session's kind ("whep" or "whip"). */
+    log: Logger,
     /** Who the peer is, for the log: "viewer" or "publisher". */
     role: string,
   ) {
-    this.log = logger(kind);
+    this.log = log;
     this.#connectTimer = setTimeout(() => {
       this.log.info(`${path}/${this.id}: not connected after ${CONNECT_TIMEOUT_MS} ms, closing`);
       this.close("never connected");
@@ -148,8 +148,11 @@ export class PeerSessions<S extends PeerSession> {
   /** Tail of the gathering queue: see #gatherInTurn. */
   #gathering: Promise<unknown> = Promise.resolve();
 
-  /** @param kind "WHEP" or "WHIP", for error messages. */
-  constructor(private readonly kind: string) {}
+  /**
+   * @param kind "WHEP" or "WHIP", for error messages.
+   * @param log the log of that kind's sessions.
+   */
+  constructor(private readonly kind: string, private readonly log: Logger) {}
 
   /** Sessions alive now. */
   get size(): number {
@@ -232,7 +235,7 @@ export class PeerSessions<S extends PeerSession> {
       addRemoteCandidates(ice, fragment.candidates);
       return undefined;
     }
-    const log = logger(this.kind.toLowerCase());
+    const log = this.log;
     const restarted = await restartIce(
       ice,
       dtls.state === "connected",

@@ -7,11 +7,9 @@
  * socket ends the session, and a session that ends closes its socket.
  */
 import { BadRequestError, NotFoundError } from "../errors.ts";
-import { logger } from "../log.ts";
+import type { Logger } from "../log.ts";
 import type { Stream } from "../stream/stream.ts";
 import type { WhepSessions } from "../outputs/whep.ts";
-
-const log = logger("signal");
 
 /** A client message, checked. `candidate` is null for an end-of-candidates message. */
 export type SignalMessage = { type: "offer"; sdp: string } | { type: "candidate"; candidate: string | null };
@@ -47,7 +45,7 @@ export function parseSignal(text: unknown): SignalMessage {
 }
 
 /** Serves one signaling socket for `stream` until it closes; the session it made ends with it. */
-export function serveSignaling(socket: WebSocket, stream: Stream, whep: WhepSessions): void {
+export function serveSignaling(socket: WebSocket, stream: Stream, whep: WhepSessions, log: Logger): void {
   let sessionId: string | undefined;
   let closed = false;
   const send = (message: Record<string, string>) => {

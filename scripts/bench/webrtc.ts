@@ -3,7 +3,6 @@
 import { RTCDtlsTransport, type RtpHeader } from "werift";
 import { RtpWriter } from "../../lib/webrtc/rtp/writer.ts";
 import { parseConfig } from "../../lib/config/load.ts";
-import { setLogLevel } from "../../lib/log.ts";
 import { startService } from "../../lib/service.ts";
 import { httpHandlers } from "../../routes/app.ts";
 import type { Reader } from "../../lib/stream/reader.ts";
@@ -28,6 +27,7 @@ const BENCH_SERVICE = `
 [server]
 listen = "127.0.0.1"
 port = 0
+log_level = "warn"
 [limits]
 max_memory_usage_mb = 8192`;
 
@@ -270,7 +270,6 @@ fps = 30
 bitrate = 4_000_000
 encoder = "x264"
 `);
-  setLogLevel("warn");
   const service = await startService(config, httpHandlers);
   const stream = service.streams.get("bench")!;
   const stock = startStockServer(stream);
@@ -315,7 +314,6 @@ export async function whipBench(counts: number[]): Promise<string[]> {
 [[paths]]
 name = "bench"
 `);
-  setLogLevel("warn");
   const service = await startService(config, httpHandlers);
   const stream = service.streams.get("bench")!;
   const base = `http://127.0.0.1:${service.addr.port}`;

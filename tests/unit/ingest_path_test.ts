@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { IngestPath, type Publisher } from "../../lib/ingest/path.ts";
+import { Log } from "../../lib/log.ts";
 import { Stream } from "../../lib/stream/stream.ts";
 
 const INTERVAL_MS = 60;
@@ -16,7 +17,7 @@ class CountingPublisher implements Publisher {
 
 function livePath(): { path: IngestPath; publisher: CountingPublisher; stream: Stream } {
   const stream = new Stream("studio", "h264", 90, true);
-  const path = new IngestPath(stream, { codec: "h264", secondPublisher: "replace" }, INTERVAL_MS);
+  const path = new IngestPath(stream, { codec: "h264", secondPublisher: "replace" }, new Log(), INTERVAL_MS);
   const publisher = new CountingPublisher();
   path.take(publisher);
   return { path, publisher, stream };

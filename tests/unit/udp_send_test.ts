@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
 import { ipBytes, sameSockaddr, sockaddr, UdpRoute } from "../../lib/webrtc/rtp/udp_send.ts";
+import { Log } from "../../lib/log.ts";
+
+const log = new Log().logger("test");
 
 Deno.test("IP addresses become their network-order bytes; anything else is refused", () => {
   const cases: [host: string, bytes: number[] | undefined][] = [
@@ -68,7 +71,7 @@ for (const [type, host] of [["udp4", "127.0.0.1"], ["udp6", "::1"]] as const) {
       if (arrived.length === 2) two.resolve();
     });
     try {
-      const route = UdpRoute.open(transport, [host, receiver.address().port]);
+      const route = UdpRoute.open(transport, [host, receiver.address().port], log);
       assert.ok(route, "no route: libc.so.6 should be loadable with --allow-ffi");
       const data = new TextEncoder().encode("first|second|unsent");
       assert.ok(route.send(data, 5));
@@ -90,8 +93,8 @@ for (const [type, host] of [["udp4", "127.0.0.1"], ["udp6", "::1"]] as const) {
 Deno.test("no route opens for a remote of the other family or a closed transport", async () => {
   const sender = await bound("udp4", "127.0.0.1");
   try {
-    assert.equal(UdpRoute.open({ closed: false, socket: sender }, ["::1", 5000]), undefined);
-    assert.equal(UdpRoute.open({ closed: true, socket: sender }, ["127.0.0.1", 5000]), undefined);
+    assert.equal(UdpRoute.open({ closed: false, socket: sender }, ["::1", 5000], log), undefined);
+    assert.equal(UdpRoute.open({ closed: true, socket: sender }, ["127.0.0.1", 5000], log), undefined);
   } finally {
     sender.close();
   }

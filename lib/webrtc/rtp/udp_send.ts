@@ -8,10 +8,8 @@
  * still has the transport open, and a full send buffer drops the packet, as UDP would, instead of
  * queueing it behind a slow viewer.
  */
-import { logger } from "../../log.ts";
+import type { Logger } from "../../log.ts";
 import { optionalLibrary } from "../../native_library.ts";
-
-const log = logger("webrtc");
 
 /** Linux's address families, as sockaddr's first field holds them. */
 const AF_INET = 2;
@@ -135,8 +133,15 @@ export class UdpRoute {
     private readonly remote: Uint8Array,
   ) {}
 
-  /** A route over `transport` to `remote`, or undefined where only werift's own send can reach it. */
-  static open(transport: UdpTransportLike, remote: readonly [string, number]): UdpRoute | undefined {
+  /**
+   * A route over `transport` to `remote`, or undefined where only werift's own send can reach it; `log`
+   * says why not.
+   */
+  static open(
+    transport: UdpTransportLike,
+    remote: readonly [string, number],
+    log: Logger,
+  ): UdpRoute | undefined {
     const lib = libc();
     if (!lib || transport.closed) return undefined;
     const bound = transport.socket.address();

@@ -30,13 +30,11 @@ import {
   usePLI,
   useREMB,
 } from "werift";
-import { logger } from "../../log.ts";
+import type { Logger } from "../../log.ts";
 import { DEFAULT_RTT_MS, RetransmitHistory, type SentPacket } from "./nack.ts";
 import { type SharedPayload, ViewerSequence } from "./packetizer.ts";
 import { RtpWriter } from "./writer.ts";
 import { ntpFromEpochMs, reportClock, roundTripMs } from "./sender_report.ts";
-
-const log = logger("webrtc");
 
 /** Mean interval between sender reports; each one is randomized by ±50 % (RFC 3550 §6.2). */
 const REPORT_INTERVAL_MS = 1000;
@@ -97,14 +95,16 @@ export class ViewerRtp {
 
   /**
    * @param onKeyframeRequest called for each PLI or FIR: the viewer cannot decode until a keyframe.
+   * @param log the log of the session this viewer's RTP belongs to.
    */
   constructor(
     private readonly sender: RTCRtpSender,
     private readonly cname: string,
     private readonly totals: FeedbackCounts,
     onKeyframeRequest: () => void,
+    private readonly log: Logger,
   ) {
-    this.#writer = new RtpWriter(sender);
+    this.#writer = new RtpWriter(sender, log);
     sender.rtcpRunning = true;
     const stock = sender.handleRtcpPacket.bind(sender);
     sender.handleRtcpPacket = (packet: RtcpPacket) => {
@@ -211,7 +211,7 @@ export class ViewerRtp {
       ],
     });
     this.sender.dtlsTransport.sendRtcp([report, sdes]).catch((err: Error) =>
-      log.debug(`sender report failed: ${err.message}`)
+      this.log.debug(`sender report failed: ${err.message}`)
     );
   }
 

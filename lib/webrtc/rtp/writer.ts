@@ -9,6 +9,7 @@
  * through werift's SRTP session, which then keeps its own rollover counter for this SSRC.
  */
 import { Buffer } from "node:buffer";
+import type { Logger } from "../../log.ts";
 import { type Connection, ProtectionProfileAeadAes128Gcm, type RTCRtpSender, RtpHeader } from "werift";
 import { RTP_HEADER_BYTES } from "./nack.ts";
 import { type GcmSealer, gcmSealer } from "./srtp_gcm.ts";
@@ -73,7 +74,8 @@ export class RtpWriter {
   #peerReady = false;
   #closed = false;
 
-  constructor(private readonly sender: RTCRtpSender) {}
+  /** @param log the log of the session this writer sends for. */
+  constructor(private readonly sender: RTCRtpSender, private readonly log: Logger) {}
 
   /** Sends one packet with this viewer's SSRC and payload type; false when it was dropped. */
   write(sequenceNumber: number, timestamp: number, marker: boolean, payload: Uint8Array): boolean {
@@ -141,7 +143,7 @@ export class RtpWriter {
       this.#routePair = pair;
       const protocol = pair?.protocol as { type?: string; transport?: { type?: string } } | undefined;
       this.#route = pair && protocol?.type === "stun" && protocol.transport?.type === "udp"
-        ? UdpRoute.open(protocol.transport as unknown as UdpTransportLike, pair.remoteAddr)
+        ? UdpRoute.open(protocol.transport as unknown as UdpTransportLike, pair.remoteAddr, this.log)
         : undefined;
     }
     return this.#route;
