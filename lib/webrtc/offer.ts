@@ -71,12 +71,68 @@ function sectionCodecs(section: string[]): OfferedCodec[] {
   return codecs;
 }
 
+/**
+ * Sizes no real client's offer comes near. werift's offer handling grows with the square of the m-lines
+ * (1,000 of them blocked the event loop for 5 s), so an offer past these is refused before werift sees it.
+ */
+export const OFFER_LIMITS = {
+  /** Lines in the whole offer: a browser's audio, video and data channel offer has about 150-250. */
+  lines: 1000,
+  /** m-lines: WHIP and WHEP take one video and one audio; a browser adds at most a data channel. */
+  mLines: 8,
+  /** Characters in one line: the longest real ones (fingerprints, fmtp, candidates) are about 200. */
+  lineLength: 4096,
+} as const;
+
+/** The SDP direction attributes (RFC 8866 §6.7): an m-line says at most one of them. */
+const DIRECTIONS = new Set(["a=sendrecv", "a=sendonly", "a=recvonly", "a=inactive"]);
+
+/**
+ * Refuses with a 400 what werift would throw on later (as a 500): an offer over {@link OFFER_LIMITS},
+ * an m-line without exactly one `a=mid`, a mid used twice, a BUNDLE group naming a mid no m-line has,
+ * or an m-line with two directions.
+ */
+function checkOfferShape(lines: string[], sections: string[][]): void {
+  if (lines.length > OFFER_LIMITS.lines) {
+    throw new BadRequestError(`SDP offer has ${lines.length} lines; at most ${OFFER_LIMITS.lines} are taken`);
+  }
+  const long = lines.findIndex((l) => l.length > OFFER_LIMITS.lineLength);
+  if (long >= 0) {
+    throw new BadRequestError(`SDP offer line ${long + 1} is over ${OFFER_LIMITS.lineLength} characters`);
+  }
+  if (sections.length > OFFER_LIMITS.mLines) {
+    throw new BadRequestError(
+      `SDP offer has ${sections.length} m-lines; at most ${OFFER_LIMITS.mLines} are taken`,
+    );
+  }
+  const mids = new Set<string>();
+  sections.forEach((section, i) => {
+    const own = section.filter((l) => l.startsWith("a=mid:")).map((l) => l.slice(6).trim());
+    if (own.length !== 1 || own[0] === "") {
+      throw new BadRequestError(`SDP offer m-line ${i + 1} needs exactly one a=mid (it has ${own.length})`);
+    }
+    if (mids.has(own[0])) throw new BadRequestError(`SDP offer uses a=mid:${own[0]} on two m-lines`);
+    mids.add(own[0]);
+    if (section.filter((l) => DIRECTIONS.has(l.trim())).length > 1) {
+      throw new BadRequestError(`SDP offer m-line ${i + 1} gives more than one direction`);
+    }
+  });
+  for (const group of lines.filter((l) => l.startsWith("a=group:BUNDLE"))) {
+    const missing = group.slice("a=group:BUNDLE".length).trim().split(/\s+/).filter((m) => m && !mids.has(m));
+    if (missing.length > 0) {
+      throw new BadRequestError(`SDP offer's BUNDLE group names mid ${missing[0]}, which no m-line has`);
+    }
+  }
+}
+
 /** Reads an SDP offer's m-lines; anything that is not an offer with a video m-line is a BadRequestError. */
 export function parseVideoOffer(sdp: string): VideoOffer {
   const lines = sdp.split(/\r?\n/);
   if (lines[0]?.trim() !== "v=0") throw new BadRequestError("body is not an SDP offer (no v=0 line)");
+  if (lines.at(-1) === "") lines.pop();
   const starts = lines.flatMap((l, i) => l.startsWith("m=") ? [i] : []);
   const sections = starts.map((start, n) => lines.slice(start, starts[n + 1]));
+  checkOfferShape(lines, sections);
   const kinds = sections.map((section) => section[0].slice(2).split(" ")[0]);
   const video = sections[kinds.indexOf("video")];
   if (!video) throw new BadRequestError("SDP offer has no video m-line");

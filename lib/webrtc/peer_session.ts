@@ -140,6 +140,20 @@ export abstract class PeerSession {
 }
 
 /**
+ * What werift throws while reading an offer or answering it ("mid not assigned", "m line not found")
+ * comes from the offer the client sent, which the pure checks let through: a 400 with werift's reason,
+ * never a 500.
+ */
+async function refusedAsBadOffer<T>(step: Promise<T>): Promise<T> {
+  try {
+    return await step;
+  } catch (err) {
+    const reason = err instanceof Error ? err.message.split("\n")[0] : String(err);
+    throw new BadRequestError(`the SDP offer cannot be answered: ${reason}`);
+  }
+}
+
+/**
  * The live sessions of one kind, by id: made by answering an offer, reached by PATCH, GET and DELETE on
  * their URL, ended all at once at shutdown.
  */
@@ -177,11 +191,11 @@ export class PeerSessions<S extends PeerSession> {
    * resolves with the answer once it holds every server candidate (WHIP §4.3.2).
    */
   async answer(pc: RTCPeerConnection, offerSdp: string, role: DtlsRole, ice: IceOptions): Promise<string> {
-    await pc.setRemoteDescription({ type: "offer", sdp: withBundleOnlyPorts(offerSdp) });
+    await refusedAsBadOffer(pc.setRemoteDescription({ type: "offer", sdp: withBundleOnlyPorts(offerSdp) }));
     for (const transport of pc.dtlsTransports) transport.role = role;
     correctTransports(pc);
     await this.#gatherInTurn(ice, async () => {
-      await pc.setLocalDescription(await pc.createAnswer());
+      await pc.setLocalDescription(await refusedAsBadOffer(pc.createAnswer()));
       await gatheringComplete(pc);
     });
     if (!/^a=candidate:/m.test(pc.localDescription!.sdp)) {

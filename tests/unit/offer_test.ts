@@ -182,13 +182,21 @@ Deno.test("chooseIngest refuses a whole offer it cannot take in full (422)", asy
   const video = OBS_OFFER.slice(OBS_OFFER.indexOf("m=video"));
   const head = OBS_OFFER.slice(0, OBS_OFFER.indexOf("m=audio"));
   const cases: [string, string, "h264" | "vp8" | undefined][] = [
-    ["two video m-lines", head + video + video, undefined],
     [
-      "two audio m-lines",
-      OBS_OFFER.replace("m=video", "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nm=video"),
+      "two video m-lines",
+      head.replace("BUNDLE 0 1", "BUNDLE 1 2") + video + video.replace("a=mid:1", "a=mid:2"),
       undefined,
     ],
-    ["a data channel", OBS_OFFER + "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n", undefined],
+    [
+      "two audio m-lines",
+      OBS_OFFER.replace("m=video", "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:2\r\nm=video"),
+      undefined,
+    ],
+    [
+      "a data channel",
+      OBS_OFFER + "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:2\r\n",
+      undefined,
+    ],
     ["audio without Opus", OBS_OFFER.replace("opus/48000/2", "PCMU/8000"), undefined],
     [
       "H.264 in packetization-mode 0 only",
@@ -221,4 +229,43 @@ Deno.test("withBundleOnlyPorts: a bundle-only m-line's port 0 means 'in the grou
   assert.match(fixed, /^m=audio 9 UDP\/TLS\/RTP\/SAVPF 111\r$/m);
   assert.match(fixed, /^m=audio 0 UDP\/TLS\/RTP\/SAVPF 0\r$/m, "a rejected m-line stays rejected");
   assert.equal(withBundleOnlyPorts(fixed), fixed);
+});
+
+Deno.test("parseVideoOffer refuses with a 400 what werift would throw on, or choke on", async (t) => {
+  const lines = OFFER.split("\r\n");
+  const video = OFFER.slice(OFFER.indexOf("m=video"));
+  const cases: [string, string, RegExp][] = [
+    ["no a=mid", OFFER.replace("a=mid:0\r\n", ""), /m-line 1 needs exactly one a=mid/],
+    ["two a=mid", OFFER.replace("a=mid:0", "a=mid:0\r\na=mid:1"), /m-line 1 needs exactly one a=mid/],
+    ["a mid used twice", OFFER + video, /a=mid:0 on two m-lines/],
+    ["BUNDLE naming a missing mid", OFFER.replace("BUNDLE 0", "BUNDLE 0 7"), /names mid 7/],
+    ["two directions", OFFER.replace("a=recvonly", "a=recvonly\r\na=sendrecv"), /more than one direction/],
+    [
+      "1,000 m-lines",
+      lines.slice(0, 4).join("\r\n") + "\r\n" +
+      Array.from({ length: 1000 }, (_, i) => `m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:${i}\r\n`).join(""),
+      /lines; at most 1000|m-lines; at most 8/,
+    ],
+    [
+      "9 m-lines",
+      OFFER + Array.from({ length: 8 }, (_, i) => video.replace("a=mid:0", `a=mid:${i + 1}`)).join(""),
+      /9 m-lines; at most 8/,
+    ],
+    ["2,000 attribute lines", OFFER + "a=x\r\n".repeat(2000), /at most 1000 are taken/],
+    [
+      "a 5,000-character line",
+      OFFER.replace("a=recvonly", "a=recvonly\r\na=" + "x".repeat(5000)),
+      /over 4096/,
+    ],
+  ];
+  for (const [name, sdp, reason] of cases) {
+    await t.step(
+      name,
+      () =>
+        assert.throws(
+          () => parseVideoOffer(sdp),
+          (err: Error) => err instanceof BadRequestError && reason.test(err.message),
+        ),
+    );
+  }
 });
