@@ -36,6 +36,8 @@ export function errorResponse(err: unknown, log: Logger): Response {
   if (err instanceof PreconditionFailedError) return text(412, message);
   if (err instanceof ConflictError) return text(409, message, retryAfter(err));
   if (err instanceof UnavailableError) return text(503, message, retryAfter(err));
+  // decodeURIComponent on a path with a bad escape (`%E0`): the client's URL, not our fault.
+  if (err instanceof URIError) return text(400, "malformed percent-encoding in the URL");
   log.error(`unhandled: ${err instanceof Error ? err.stack : message}`);
   return text(500, "internal error");
 }

@@ -26,10 +26,16 @@ export async function boundedText(c: Context): Promise<string> {
   if (declared > MAX_BODY_BYTES) throw new TooLargeError(`body over ${MAX_BODY_BYTES} bytes`);
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of c.req.raw.body ?? []) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new TooLargeError(`body over ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk);
+  try {
+    for await (const chunk of c.req.raw.body ?? []) {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) throw new TooLargeError(`body over ${MAX_BODY_BYTES} bytes`);
+      chunks.push(chunk);
+    }
+  } catch (err) {
+    if (err instanceof TooLargeError) throw err;
+    // The client went away (or broke its chunked encoding) mid-body: its fault, not a server error.
+    throw new BadRequestError(`request body incomplete: ${(err as Error).message.split("\n")[0]}`);
   }
   const body = new Uint8Array(size);
   let at = 0;

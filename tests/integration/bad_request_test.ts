@@ -21,7 +21,7 @@ const MUTATIONS: Mutation[] = [
   ],
 ];
 
-Deno.test("mutated offers get a 400 with a one-line reason on every door, never a 500", async (t) => {
+Deno.test("bad requests get a 400 with a one-line reason on every door, never a 500 or a stack", async (t) => {
   const edgecam = await startEdgecam({ path: "config.toml" });
   try {
     await waitHealthy(edgecam.url);
@@ -52,6 +52,32 @@ Deno.test("mutated offers get a 400 with a one-line reason on every door, never 
         });
       }
     }
+    await t.step("malformed percent-encoding in a URL is a 4xx with one line, never a 500", async () => {
+      // A file path is decoded by edgecam (400); a stream name that is not valid UTF-8 names no stream (404).
+      const cases: [string, number][] = [["/static/%E0.js", 400], ["/whep/%E0", 404], [
+        "/api/streams/%E0%A4",
+        404,
+      ]];
+      for (const [path, status] of cases) {
+        const res = await fetch(`${edgecam.url}${path}`);
+        const body = await res.text();
+        assert.equal(res.status, status, `${path}: ${body}`);
+        assert.equal(body.trim().split("\n").length, 1, body);
+      }
+    });
+    await t.step("a client that goes away mid-body is no server error", async () => {
+      const { hostname, port } = new URL(edgecam.url);
+      const conn = await Deno.connect({ hostname, port: Number(port) });
+      const head = "POST /whep/front HTTP/1.1\r\nHost: x\r\nContent-Type: application/sdp\r\n" +
+        "Content-Length: 5000\r\n\r\nv=0\r\n";
+      await conn.write(new TextEncoder().encode(head));
+      await new Promise((r) => setTimeout(r, 200));
+      conn.close();
+      await new Promise((r) => setTimeout(r, 300));
+      const health = await fetch(`${edgecam.url}/health`);
+      assert.equal(health.status, 200);
+      await health.body?.cancel();
+    });
     assert.doesNotMatch(edgecam.log(), /unhandled|ERROR/);
   } finally {
     await edgecam.stop();
