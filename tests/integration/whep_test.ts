@@ -16,6 +16,7 @@ const VP9_ONLY_OFFER = [
   "c=IN IP4 0.0.0.0",
   "a=ice-ufrag:abcd",
   "a=ice-pwd:0123456789abcdef0123456789",
+  "a=mid:0",
   "a=recvonly",
   "a=rtpmap:98 VP9/90000",
   "",

@@ -79,8 +79,10 @@ async function watch(
 }
 
 /** A minimal offer built around one m-section block, to test what is refused. */
+/** An offer of these m-sections, each given its own a=mid as every real client does. */
 function offerWith(...sections: string[]): string {
-  return ["v=0", "o=- 1 0 IN IP4 0.0.0.0", "s=-", "t=0 0", ...sections, ""].join("\r\n");
+  const withMids = sections.map((section, i) => `${section}\r\na=mid:${i}`);
+  return ["v=0", "o=- 1 0 IN IP4 0.0.0.0", "s=-", "t=0 0", ...withMids, ""].join("\r\n");
 }
 const H264_SECTION = [
   "m=video 9 UDP/TLS/RTP/SAVPF 96",
