@@ -33,18 +33,29 @@ export function seqDiff(a: number, b: number): number {
 
 /** A frame whose packet is missing is given up once this many later frames are complete behind it. */
 const FRAMES_BEHIND_A_GAP = 3;
-/** A packet this far ahead of the next expected one means the publisher's sequence jumped: start over. */
+/**
+ * A packet this far ahead of the next expected one means the publisher's sequence jumped: start over.
+ * A power of two: the pending packets sit in a ring indexed by sequence number modulo this.
+ */
 const MAX_SPAN = 2048;
 
 /**
  * Puts packets back in sequence order and cuts frames at the marker bit. A gap waits for the
  * retransmission the receiver's NACK asks for, until FRAMES_BEHIND_A_GAP later frames are complete:
  * then the broken frame is dropped and `lost` says so (the decoder needs a keyframe after it).
+ *
+ * Pending packets live in a ring indexed by sequence number, with a count of the markers among them, so
+ * a packet costs O(1) while a gap is open: a publisher cannot burn the CPU by keeping one open (the
+ * earlier sort of every pending packet on each arrival was O(n log n) per packet, n up to MAX_SPAN).
  */
 export class FrameReassembler {
-  readonly #packets = new Map<number, RtpIn>();
+  readonly #ring: (RtpIn | undefined)[] = new Array(MAX_SPAN);
+  /** Marker packets among the pending ones: the frames complete behind a gap, at most. */
+  #markers = 0;
   /** Sequence number of the next frame's first packet; undefined before the first packet. */
   #next: number | undefined;
+  /** Where #take's scan of the frame at #next stopped (its first missing packet); undefined: at #next. */
+  #scanFrom: number | undefined;
 
   /** Frames completed by this packet, and whether a frame was given up since the last call. */
   push(packet: RtpIn): { frames: RtpFrame[]; lost: boolean } {
@@ -53,11 +64,15 @@ export class FrameReassembler {
     const ahead = seqDiff(packet.sequenceNumber, this.#next);
     if (ahead < 0) return { frames: [], lost }; // late: its frame went out or was given up
     if (ahead >= MAX_SPAN) {
-      this.#packets.clear();
+      this.#ring.fill(undefined);
+      this.#markers = 0;
       this.#next = packet.sequenceNumber;
+      this.#scanFrom = undefined;
       lost = true;
     }
-    this.#packets.set(packet.sequenceNumber, packet);
+    this.#delete(packet.sequenceNumber); // a duplicate replaces the copy already here
+    this.#ring[packet.sequenceNumber & (MAX_SPAN - 1)] = packet;
+    if (packet.marker) this.#markers++;
     const frames: RtpFrame[] = [];
     while (true) {
       const frame = this.#take();
@@ -71,26 +86,49 @@ export class FrameReassembler {
     return { frames, lost };
   }
 
-  /** The frame starting at #next if all its packets are here. */
+  #get(seq: number): RtpIn | undefined {
+    const packet = this.#ring[seq & (MAX_SPAN - 1)];
+    return packet?.sequenceNumber === seq ? packet : undefined;
+  }
+
+  #delete(seq: number): void {
+    const packet = this.#get(seq);
+    if (!packet) return;
+    this.#ring[seq & (MAX_SPAN - 1)] = undefined;
+    if (packet.marker) this.#markers--;
+  }
+
+  /** Deletes the pending packets from #next up to (not including) `end`, and moves #next there. */
+  #advanceTo(end: number): void {
+    for (let seq = this.#next!; seq !== end; seq = (seq + 1) & 0xffff) this.#delete(seq);
+    this.#next = end;
+    this.#scanFrom = undefined;
+  }
+
+  /**
+   * The frame starting at #next if all its packets are here. The scan resumes where the last one
+   * stopped (#scanFrom), so a frame that never ends costs O(1) per packet, not a walk over all of it.
+   */
   #take(): RtpFrame | undefined {
-    const first = this.#packets.get(this.#next!);
+    const first = this.#get(this.#next!);
     if (!first) return undefined;
-    const payloads: Uint8Array[] = [];
-    for (let seq = this.#next!;; seq = (seq + 1) & 0xffff) {
-      const packet = this.#packets.get(seq);
-      // A new timestamp without a marker before it: the previous frame's marker was never set.
-      if (!packet || packet.timestamp !== first.timestamp) {
-        if (!packet || payloads.length === 0) return undefined;
-        return this.#cut(first.timestamp, payloads, seq);
+    for (let seq = this.#scanFrom ?? this.#next!;; seq = (seq + 1) & 0xffff) {
+      const packet = this.#get(seq);
+      if (!packet) {
+        this.#scanFrom = seq;
+        return undefined;
       }
-      payloads.push(packet.payload);
-      if (packet.marker) return this.#cut(first.timestamp, payloads, (seq + 1) & 0xffff);
+      // A new timestamp without a marker before it: the previous frame's marker was never set.
+      if (packet.timestamp !== first.timestamp) return this.#cut(first.timestamp, seq);
+      if (packet.marker) return this.#cut(first.timestamp, (seq + 1) & 0xffff);
     }
   }
 
-  #cut(timestamp: number, payloads: Uint8Array[], next: number): RtpFrame {
-    for (let seq = this.#next!; seq !== next; seq = (seq + 1) & 0xffff) this.#packets.delete(seq);
-    this.#next = next;
+  /** The frame from #next up to (not including) `end`, taken out of the ring. */
+  #cut(timestamp: number, end: number): RtpFrame {
+    const payloads: Uint8Array[] = [];
+    for (let seq = this.#next!; seq !== end; seq = (seq + 1) & 0xffff) payloads.push(this.#get(seq)!.payload);
+    this.#advanceTo(end);
     return { timestamp, payloads };
   }
 
@@ -100,21 +138,24 @@ export class FrameReassembler {
    * or whose timestamp is not the broken frame's (its marker may be the packet that was lost).
    */
   #giveUpGap(): boolean {
+    if (this.#markers < FRAMES_BEHIND_A_GAP) return false;
     const next = this.#next!;
-    const after = [...this.#packets.values()].sort((a, b) =>
-      seqDiff(a.sequenceNumber, next) - seqDiff(b.sequenceNumber, next)
-    );
-    if (after.filter((p) => p.marker).length < FRAMES_BEHIND_A_GAP) return false;
-    const broken = this.#packets.get(next)?.timestamp;
-    const start = after.find((p) => {
-      const before = this.#packets.get((p.sequenceNumber - 1) & 0xffff);
-      return p.sequenceNumber !== next && (before ? before.marker : p.timestamp !== broken);
-    }) ?? after.find((p) => p.marker)!;
+    const broken = this.#get(next)?.timestamp;
+    let start: RtpIn | undefined;
+    let firstMarker: RtpIn | undefined;
+    for (let d = 0; d < MAX_SPAN && !start; d++) {
+      const seq = (next + d) & 0xffff;
+      const packet = this.#get(seq);
+      if (!packet) continue;
+      firstMarker ??= packet.marker ? packet : undefined;
+      const before = this.#get((seq - 1) & 0xffff);
+      if (seq !== next && (before ? before.marker : packet.timestamp !== broken)) start = packet;
+    }
+    start ??= firstMarker!;
     const end = start.marker && start.timestamp === broken
       ? (start.sequenceNumber + 1) & 0xffff
       : start.sequenceNumber;
-    for (let seq = next; seq !== end; seq = (seq + 1) & 0xffff) this.#packets.delete(seq);
-    this.#next = end;
+    this.#advanceTo(end);
     return true;
   }
 }
