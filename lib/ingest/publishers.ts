@@ -13,7 +13,8 @@ import {
   useOPUS,
   useVP8,
 } from "werift";
-import { ConflictError, NotFoundError } from "../errors.ts";
+import { BadRequestError, ConflictError, NotFoundError } from "../errors.ts";
+import { NAME, NAME_REASON } from "../config/rules.ts";
 import type { Log, Logger } from "../log.ts";
 import { IngestPath, type PathRules, type Publisher } from "./path.ts";
 import { Stream, type StreamRegistry } from "../stream/stream.ts";
@@ -186,6 +187,9 @@ export class WhipSessions {
   /** Throws NotFoundError unless a publisher may POST to this path. */
   requireEndpoint(name: string): void {
     if (this.#paths.has(name)) return;
+    // The name comes from the URL and becomes a stream, a ring name, log lines and a Location header:
+    // it must follow the rule configured names follow (no CR/LF, no '/', nothing a header refuses).
+    if (!NAME.test(name)) throw new BadRequestError(`WHIP path name ${JSON.stringify(name)} ${NAME_REASON}`);
     if (this.streams.get(name)) throw new NotFoundError(`"${name}" is a camera, not a WHIP path`);
     if (!this.settings.unconfiguredPaths) {
       throw new NotFoundError(`no WHIP path named "${name}" (unconfigured paths are refused)`);

@@ -65,6 +65,20 @@ Deno.test("bad requests get a 400 with a one-line reason on every door, never a 
         assert.equal(body.trim().split("\n").length, 1, body);
       }
     });
+    await t.step("a WHIP path name off the naming rule is a 400 and leaves nothing behind", async () => {
+      for (const name of ["a%0D%0Ab", "UPPER", "-dash", "a%2Fb", "x".repeat(64)]) {
+        const res = await fetch(`${edgecam.url}/whip/${name}`, {
+          method: "POST",
+          headers: { "Content-Type": "application/sdp" },
+          body: publisherOffer,
+        });
+        const body = await res.text();
+        assert.equal(res.status, 400, `${name}: ${body}`);
+        assert.equal(body.trim().split("\n").length, 1, body);
+      }
+      const streams = await (await fetch(`${edgecam.url}/api/streams`)).json() as { name: string }[];
+      assert.deepEqual(streams.map((s) => s.name).sort(), ["front", "rear"]);
+    });
     await t.step("a client that goes away mid-body is no server error", async () => {
       const { hostname, port } = new URL(edgecam.url);
       const conn = await Deno.connect({ hostname, port: Number(port) });
