@@ -98,3 +98,19 @@ Deno.test("the service seals through libcrypto when it runs with --allow-ffi", (
   assert.ok(sealer instanceof LibcryptoGcm, "libcrypto.so.3 missing: apt-get install libssl3");
   sealer.free();
 });
+
+for (const [name, make] of sealers) {
+  Deno.test(`${name}: a packet that would not fit the output buffer is refused, and nothing is written`, () => {
+    const sealer = make(new Uint8Array(16));
+    const out = new Uint8Array(64);
+    const header = new Uint8Array(12);
+    assert.throws(() => sealer.seal(new Uint8Array(12), header, new Uint8Array(37), out), RangeError);
+    assert.deepEqual(out, new Uint8Array(64), "untouched");
+    assert.equal(
+      sealer.seal(new Uint8Array(12), header, new Uint8Array(36), out),
+      64,
+      "an exact fit is sealed",
+    );
+    sealer.free();
+  });
+}

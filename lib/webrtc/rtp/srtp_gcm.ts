@@ -16,9 +16,20 @@ export const GCM_TAG_BYTES = 16;
 /** EVP_CIPHER_CTX_ctrl command that copies the tag out after the final step. */
 const EVP_CTRL_GCM_GET_TAG = 0x10;
 
+/** Throws RangeError unless a sealed packet fits `out`: libcrypto writes through a raw pointer, unchecked. */
+function checkFits(header: Uint8Array, payload: Uint8Array, out: Uint8Array): void {
+  const needed = header.byteLength + payload.byteLength + GCM_TAG_BYTES;
+  if (needed > out.byteLength) {
+    throw new RangeError(`a sealed packet of ${needed} bytes does not fit ${out.byteLength}`);
+  }
+}
+
 /** Seals RTP packets under one AES-128 session key. */
 export interface GcmSealer {
-  /** Writes header ‖ encrypted payload ‖ tag into `out` and returns its length in bytes. */
+  /**
+   * Writes header ‖ encrypted payload ‖ tag into `out` and returns its length in bytes; throws RangeError,
+   * writing nothing, when they do not fit.
+   */
   seal(nonce: Uint8Array, header: Uint8Array, payload: Uint8Array, out: Uint8Array): number;
   /** Releases what the sealer holds outside the JS heap; it must not be used after. */
   free(): void;
@@ -64,6 +75,7 @@ export class LibcryptoGcm implements GcmSealer {
   }
 
   seal(nonce: Uint8Array, header: Uint8Array, payload: Uint8Array, out: Uint8Array): number {
+    checkFits(header, payload, out);
     const lib = this.#lib;
     const context = this.#context;
     const body = this.#bodyAfter(out, header.byteLength);
@@ -102,6 +114,7 @@ export class NodeGcm implements GcmSealer {
   constructor(private readonly key: Uint8Array) {}
 
   seal(nonce: Uint8Array, header: Uint8Array, payload: Uint8Array, out: Uint8Array): number {
+    checkFits(header, payload, out);
     const cipher = createCipheriv("aes-128-gcm", this.key, nonce);
     cipher.setAAD(header);
     const into = Buffer.from(out.buffer, out.byteOffset, out.byteLength);
