@@ -104,6 +104,9 @@ export function applyOverrides(
     }
     server.listen = parsed.host ?? server.listen;
     server.port = parsed.port ?? server.port;
+    // The file's ports were checked against server.port as the file has it; a new one is checked here.
+    const clash = config.cameras.findIndex((c) => c.webrtcPort !== 0 && c.webrtcPort === parsed.port);
+    if (clash >= 0) problems.push(problem(name, text, `port already used by cameras[${clash}].webrtc_port`));
   }
   if (env.PI_IP) {
     if (isIpLiteral(env.PI_IP)) server.publicIp = env.PI_IP;

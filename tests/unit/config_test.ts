@@ -892,3 +892,14 @@ Deno.test("loadConfig reads the file and applies the flags", async () => {
   assert.equal(config.server.port, 0);
   assert.deepEqual(config.cameras.map((c) => c.name), ["front", "rear"]);
 });
+
+Deno.test("a --listen port that a camera's webrtc_port already uses is refused, naming both", () => {
+  const config = parseConfig(`[[cameras]]\nname = "front"\nwebrtc_port = 9000\n`);
+  assert.deepEqual(problemsOf(() => applyOverrides(config, { listen: ":9000" }, {})), [
+    `--listen: ":9000" — port already used by cameras[0].webrtc_port`,
+  ]);
+  assert.deepEqual(problemsOf(() => applyOverrides(config, {}, { EDGECAM_LISTEN: "127.0.0.1:9000" })), [
+    `EDGECAM_LISTEN: "127.0.0.1:9000" — port already used by cameras[0].webrtc_port`,
+  ]);
+  assert.equal(applyOverrides(config, { listen: ":9001" }, {}).server.port, 9001);
+});
