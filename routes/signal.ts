@@ -3,26 +3,37 @@
  */
 import { type Context, Hono } from "hono";
 import { BadRequestError, NotFoundError } from "../lib/errors.ts";
+import { RateLimitedLog } from "../lib/log.ts";
 import type { Stream } from "../lib/stream/stream.ts";
 import { serveSignaling } from "../lib/webrtc/signaling.ts";
 import { requireToken } from "./auth.ts";
 import { requireStream, type ServiceContext } from "./context.ts";
 import { errorResponse } from "./errors.ts";
 
-/** Upgrades to the WebSocket JSON signaling socket for `stream`. */
-function upgrade(c: Context, ctx: ServiceContext, stream: Stream): Response {
+/** The log of refused signaling messages of one app, rate-limited. */
+function signalRefusals(ctx: ServiceContext): RateLimitedLog {
+  const log = ctx.log.logger("signal");
+  return new RateLimitedLog((line) => log.info(line));
+}
+
+/**
+ * Upgrades to the WebSocket JSON signaling socket for `stream`; `refusals` is the app's budget of log
+ * lines for bad messages, shared by all its sockets so many sockets cannot flood the journal either.
+ */
+function upgrade(c: Context, ctx: ServiceContext, stream: Stream, refusals: RateLimitedLog): Response {
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
     throw new BadRequestError("expected a WebSocket upgrade request");
   }
   const { socket, response } = Deno.upgradeWebSocket(c.req.raw);
-  serveSignaling(socket, stream, ctx.whep, ctx.log.logger("signal"));
+  serveSignaling(socket, stream, ctx.whep, refusals);
   return response;
 }
 
 /** `GET /ws/signal/<stream>`: the WebSocket JSON signaling, one channel per stream. */
 export function signalRoutes(ctx: ServiceContext): Hono {
   const app = new Hono();
-  app.get("/ws/signal/:stream", (c) => upgrade(c, ctx, requireStream(ctx, c.req.param("stream"))));
+  const refusals = signalRefusals(ctx);
+  app.get("/ws/signal/:stream", (c) => upgrade(c, ctx, requireStream(ctx, c.req.param("stream")), refusals));
   return app;
 }
 
@@ -34,7 +45,8 @@ export function cameraSignalApp(ctx: ServiceContext, streamName: string): Hono {
     "*",
     requireToken(ctx.access, () => ({ kind: "view", stream: streamName }), ctx.log.logger("auth")),
   );
-  app.get("/ws", (c) => upgrade(c, ctx, requireStream(ctx, streamName)));
+  const refusals = signalRefusals(ctx);
+  app.get("/ws", (c) => upgrade(c, ctx, requireStream(ctx, streamName), refusals));
   const log = ctx.log.logger("http");
   app.notFound((c) => errorResponse(new NotFoundError(`no route for ${c.req.method} ${c.req.path}`), log));
   app.onError((err) => errorResponse(err, log));

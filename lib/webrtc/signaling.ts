@@ -7,7 +7,7 @@
  * socket ends the session, and a session that ends closes its socket.
  */
 import { BadRequestError, NotFoundError } from "../errors.ts";
-import type { Logger } from "../log.ts";
+import type { RateLimitedLog } from "../log.ts";
 import type { Stream } from "../stream/stream.ts";
 import type { WhepSessions } from "../outputs/whep.ts";
 
@@ -44,8 +44,25 @@ export function parseSignal(text: unknown): SignalMessage {
   throw new BadRequestError(`unknown message type ${JSON.stringify(type)} (expected "offer" or "candidate")`);
 }
 
-/** Serves one signaling socket for `stream` until it closes; the session it made ends with it. */
-export function serveSignaling(socket: WebSocket, stream: Stream, whep: WhepSessions, log: Logger): void {
+/** Largest signaling message taken, as for an HTTP offer: real ones are a few KiB. */
+export const MAX_SIGNAL_BYTES = 128 * 1024;
+/** Messages waiting behind the one being handled; a client past this is flooding, not signaling. */
+export const MAX_QUEUED_SIGNALS = 64;
+/** WebSocket close codes (RFC 6455 §7.4.1). */
+const CLOSE_POLICY = 1008;
+const CLOSE_TOO_BIG = 1009;
+
+/**
+ * Serves one signaling socket for `stream` until it closes; the session it made ends with it. A message
+ * over MAX_SIGNAL_BYTES, or more than MAX_QUEUED_SIGNALS waiting, closes the socket; bad messages are
+ * answered each, and logged to `refusals` (rate-limited).
+ */
+export function serveSignaling(
+  socket: WebSocket,
+  stream: Stream,
+  whep: WhepSessions,
+  refusals: RateLimitedLog,
+): void {
   let sessionId: string | undefined;
   let closed = false;
   const send = (message: Record<string, string>) => {
@@ -77,14 +94,30 @@ export function serveSignaling(socket: WebSocket, stream: Stream, whep: WhepSess
       await whep.addCandidates(stream.name, sessionId, "*", `a=${message.candidate}\r\n`);
     }
   };
+  let refused = false;
+  const refuse = (code: number, text: string) => {
+    refused = true;
+    refusals.write(`${stream.name}: ${text}; closing the socket`);
+    send({ type: "error", message: text });
+    socket.close(code, text);
+  };
   // One message at a time, so a candidate sent right after the offer waits for the session.
   let queue = Promise.resolve();
+  let queued = 0;
   socket.addEventListener("message", (event) => {
+    if (refused) return;
+    const size = typeof event.data === "string"
+      ? event.data.length
+      : (event.data as ArrayBuffer).byteLength ?? 0;
+    if (size > MAX_SIGNAL_BYTES) return refuse(CLOSE_TOO_BIG, `message over ${MAX_SIGNAL_BYTES} bytes`);
+    if (++queued > MAX_QUEUED_SIGNALS) {
+      return refuse(CLOSE_POLICY, `over ${MAX_QUEUED_SIGNALS} messages waiting`);
+    }
     queue = queue.then(() => handle(event.data)).catch((err) => {
       const text = err instanceof Error ? err.message.split("\n")[0] : String(err);
-      log.info(`${stream.name}: ${text}`);
+      refusals.write(`${stream.name}: ${text}`);
       send({ type: "error", message: text });
-    });
+    }).finally(() => queued--);
   });
   socket.addEventListener("close", () => {
     closed = true;

@@ -272,3 +272,52 @@ height = 240
     await edgecam.stop();
   }
 });
+
+/** Opens the signaling socket of `stream`; resolves once open, with every message and the close kept. */
+async function rawSignalSocket(base: string, stream: string) {
+  const socket = new WebSocket(`${base.replace("http", "ws")}/ws/signal/${stream}`);
+  const messages: { type: string; message?: string }[] = [];
+  const closed = new Promise<CloseEvent>((resolve) => socket.addEventListener("close", resolve));
+  socket.addEventListener("message", (e) => messages.push(JSON.parse(e.data)));
+  await new Promise((resolve) => socket.addEventListener("open", resolve));
+  return { socket, messages, closed };
+}
+
+Deno.test("WebSocket signaling refuses oversize messages and floods by closing the socket", async (t) => {
+  const edgecam = await startEdgecam({ path: "config.toml" });
+  try {
+    await waitHealthy(edgecam.url);
+    await t.step("a message over 128 KiB: an error, then close 1009", async () => {
+      const { socket, messages, closed } = await rawSignalSocket(edgecam.url, "front");
+      socket.send(JSON.stringify({ type: "offer", sdp: "v=0\r\n" + "a".repeat(200 * 1024) }));
+      const close = await closed;
+      assert.equal(close.code, 1009);
+      assert.match(messages[0]?.message ?? "", /over 131072 bytes/);
+    });
+    await t.step(
+      "200 messages queued behind an offer: the socket is closed, the service stays healthy",
+      async () => {
+        const viewer = new WhepViewer();
+        const sdp = await viewer.offer();
+        await viewer.close();
+        const { socket, closed } = await rawSignalSocket(edgecam.url, "front");
+        socket.send(JSON.stringify({ type: "offer", sdp }));
+        for (let i = 0; i < 200; i++) socket.send(JSON.stringify({ type: "candidate", candidate: "x" }));
+        // Deno's client reports a close that lands mid-send as code 0; the service's log says why it closed.
+        await closed;
+        assert.match(edgecam.log(), /front: over 64 messages waiting; closing the socket/);
+        assert.equal((await getJson(`${edgecam.url}/health`)).status, 200);
+      },
+    );
+    await t.step("a bad message is answered with an error and the socket stays open", async () => {
+      const { socket, messages } = await rawSignalSocket(edgecam.url, "front");
+      socket.send("not json");
+      await waitFor("the error reply", () => messages.length > 0 || undefined);
+      assert.equal(messages[0].type, "error");
+      assert.equal(socket.readyState, WebSocket.OPEN);
+      socket.close();
+    });
+  } finally {
+    await edgecam.stop();
+  }
+});
