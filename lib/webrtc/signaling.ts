@@ -1,10 +1,11 @@
 /**
- * The per-camera WebSocket JSON signaling of the Pion-based Pi camera streamers: JSON messages over a WebSocket, one viewer per socket, answered by the same
- * WHEP sessions as `POST /whep/<stream>`. The client sends `{"type":"offer","sdp"}` and may trickle
+ * The per-camera WebSocket JSON signaling of the Pion-based Pi camera streamers: JSON messages over a
+ * WebSocket, one viewer per socket, answered by the same WHEP sessions as `POST /whep/<stream>`. The client
+ * sends `{"type":"offer","sdp"}` and may trickle
  * `{"type":"candidate","candidate":{"candidate":"candidate:..."}}`; the server answers
  * `{"type":"answer","sdp","session"}` with every server candidate in it (so it sends none separately), or
- * `{"type":"error","message"}`. `session` (not in that protocol) is the WHEP session URL. Closing the
- * socket ends the session, and a session that ends closes its socket.
+ * `{"type":"error","message"}`. `session` (not in that protocol) is the WHEP session URL. Closing the socket
+ * ends the session, and a session that ends closes its socket.
  */
 import { BadRequestError, NotFoundError } from "../errors.ts";
 import type { RateLimitedLog } from "../log.ts";
@@ -48,6 +49,17 @@ export function parseSignal(text: unknown): SignalMessage {
 export const MAX_SIGNAL_BYTES = 128 * 1024;
 /** Messages waiting behind the one being handled; a client past this is flooding, not signaling. */
 export const MAX_QUEUED_SIGNALS = 64;
+/**
+ * A message's size: a text one's length, a binary one's bytes (an ArrayBuffer or a Blob, by the
+ * socket's binaryType). A binary message is no signaling either, but its size must not escape the cap.
+ */
+function messageSize(data: unknown): number {
+  if (typeof data === "string") return data.length;
+  if (data instanceof ArrayBuffer) return data.byteLength;
+  if (data instanceof Blob) return data.size;
+  return 0;
+}
+
 /** WebSocket close codes (RFC 6455 §7.4.1). */
 const CLOSE_POLICY = 1008;
 const CLOSE_TOO_BIG = 1009;
@@ -106,10 +118,9 @@ export function serveSignaling(
   let queued = 0;
   socket.addEventListener("message", (event) => {
     if (refused) return;
-    const size = typeof event.data === "string"
-      ? event.data.length
-      : (event.data as ArrayBuffer).byteLength ?? 0;
-    if (size > MAX_SIGNAL_BYTES) return refuse(CLOSE_TOO_BIG, `message over ${MAX_SIGNAL_BYTES} bytes`);
+    if (messageSize(event.data) > MAX_SIGNAL_BYTES) {
+      return refuse(CLOSE_TOO_BIG, `message over ${MAX_SIGNAL_BYTES} bytes`);
+    }
     if (++queued > MAX_QUEUED_SIGNALS) {
       return refuse(CLOSE_POLICY, `over ${MAX_QUEUED_SIGNALS} messages waiting`);
     }

@@ -294,6 +294,11 @@ Deno.test("WebSocket signaling refuses oversize messages and floods by closing t
       assert.equal(close.code, 1009);
       assert.match(messages[0]?.message ?? "", /over 131072 bytes/);
     });
+    await t.step("a binary message over 128 KiB: closed the same way", async () => {
+      const { socket, closed } = await rawSignalSocket(edgecam.url, "front");
+      socket.send(new Uint8Array(200 * 1024));
+      assert.equal((await closed).code, 1009);
+    });
     await t.step(
       "200 messages queued behind an offer: the socket is closed, the service stays healthy",
       async () => {
