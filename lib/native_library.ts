@@ -12,7 +12,7 @@ const log = new Log().logger("native");
 /** The bindings of one library. */
 type Bindings<S extends Deno.ForeignLibraryInterface> = Deno.DynamicLibrary<S>["symbols"];
 
-/** A loader of `name`'s `symbols`: loads on first call, then returns the same bindings; throws if it cannot. */
+/** A loader of `name`'s `symbols`: loads once, on first call, and throws if it cannot. */
 export function requiredLibrary<S extends Deno.ForeignLibraryInterface>(
   name: string,
   symbols: S,

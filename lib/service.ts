@@ -128,7 +128,8 @@ export async function startService(config: Config, http: HttpHandlers): Promise<
     port: config.server.port,
     onListen: () => {},
   }, http.app(ctx));
-  // The Pion-based Pi camera streamer gave each camera its own signaling port; kept for its clients when configured.
+  // The Pion-based Pi camera streamer gave each camera its own signaling port; kept for its clients when
+  // configured.
   const signalServers = config.cameras.filter((c) => c.webrtcPort !== 0).map((camera) => {
     log.info(`${camera.name}: WebSocket signaling on port ${camera.webrtcPort} at /ws`);
     return Deno.serve(

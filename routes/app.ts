@@ -16,7 +16,7 @@ import { whepRoutes } from "./whep.ts";
 import { whipRoutes } from "./whip.ts";
 import { wsRoutes } from "./ws.ts";
 
-/** Paths a page on another origin calls (WHEP, WHIP, the JSON `/offer` door), so they answer with CORS headers. */
+/** Paths a page on another origin calls (WHEP, WHIP, the JSON `/offer`): they answer with CORS headers. */
 const CORS_PATHS = ["/whep/*", "/:stream/whep", "/whip/*", "/:path/whip", "/offer"];
 
 /** The whole HTTP surface: every route, behind the token check, with domain errors mapped in one place. */
@@ -48,7 +48,7 @@ export function createApp(ctx: ServiceContext): Hono {
   return app;
 }
 
-/** The service's HTTP handlers, for `startService`: every route on the main port, and each camera's signaling port. */
+/** The HTTP handlers `startService` takes: every route on the main port, each camera's signaling port. */
 export const httpHandlers: HttpHandlers = {
   app: (ctx) => createApp(ctx).fetch,
   cameraSignal: (ctx, camera) => cameraSignalApp(ctx, camera).fetch,

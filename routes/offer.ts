@@ -17,7 +17,7 @@ function offeredStream(c: Context, ctx: ServiceContext): Stream {
   return first;
 }
 
-/** The SDP of an offer to the JSON `/offer` door that pion-based servers use, `{"type":"offer","sdp":"..."}`. */
+/** The SDP of an offer to the JSON `/offer` door pion-based servers use: `{"type":"offer","sdp":"..."}`. */
 function offerSdp(body: string): string {
   let json: unknown;
   try {
@@ -33,9 +33,10 @@ function offerSdp(body: string): string {
 }
 
 /**
- * `POST /offer` (the JSON door that pion-based servers use, and the design card) for `?stream=<name>` or the first stream: an
- * `application/sdp` body is a WHEP POST; a JSON offer gets 200 with `{"type":"answer","sdp"}`, plus
- * Location and ETag so the session can be PATCHed and DELETEd like a WHEP one.
+ * `POST /offer` (the JSON door that pion-based servers use, and the design card) for `?stream=<name>` or the
+ * first stream: an `application/sdp` body is a WHEP POST; a JSON offer gets 200 with
+ * `{"type":"answer","sdp"}`, plus Location and ETag so the session can be PATCHed and DELETEd like a WHEP
+ * one.
  */
 export function offerRoutes(ctx: ServiceContext): Hono {
   const app = new Hono();

@@ -37,7 +37,10 @@ export function signalRoutes(ctx: ServiceContext): Hono {
   return app;
 }
 
-/** The app on a camera's own `webrtc_port`: `GET /ws` is that camera's signaling channel, as the Pion-based Pi camera streamer served it. */
+/**
+ * The app on a camera's own `webrtc_port`: `GET /ws` is that camera's signaling channel, as the Pion-based
+ * Pi camera streamer served it.
+ */
 export function cameraSignalApp(ctx: ServiceContext, streamName: string): Hono {
   const app = new Hono();
   // Everything on this port is this camera's signaling: viewing it takes a view token, as on the main port.

@@ -2,11 +2,10 @@
  * Cuts a camera pipeline's stdout into access units: H.264 Annex-B through the assembler, VP8 through the
  * WebM demuxer, each stamped with the pipe-read time as its capture time.
  */
-import type { Codec } from "../stream/access_unit.ts";
+import type { Codec, VideoFormat } from "../stream/access_unit.ts";
 import { H264Assembler } from "../media/h264/assembler.ts";
 import { parseVp8Frame } from "../media/vp8.ts";
 import { WebmDemuxer } from "../media/webm.ts";
-import type { VideoFormat } from "../stream/access_unit.ts";
 
 /** Linux's default pipe capacity: a read this long may have cut a write in two. */
 export const PIPE_CAPACITY = 65536;

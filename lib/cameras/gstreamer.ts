@@ -65,7 +65,8 @@ function source(camera: CameraConfig): string[] {
 
 /** Caps right after the source: the full size, or only the frame rate when scaling is on. */
 function rawCaps(camera: CameraConfig): string[] {
-  // Raspberry Pi's camera docs (and the Pion-based Pi camera streamer) pin NV12 for libcamerasrc: a format its ISP outputs directly.
+  // Raspberry Pi's camera docs (and the Pion-based Pi camera streamer) pin NV12 for libcamerasrc: a
+  // format its ISP outputs directly.
   const format = camera.source === "libcamera" ? "format=NV12," : "";
   const size = camera.scalingEnabled ? "" : `width=${camera.width},height=${camera.height},`;
   return [`video/x-raw,${format}${size}framerate=${camera.fps}/1`];

@@ -130,8 +130,9 @@ export class CameraSource {
         }
         const format = framer.format();
         if (format) this.stream.setFormat(format);
-        // The read time stands in for capture time: the encoder adds only a few ms (2-6 ms measured for x264 ultrafast, threads=1), and
-        // the sub-millisecond value lets in-process readers and benchmarks time delivery exactly.
+        // The read time stands in for capture time: the encoder adds only a few ms (2-6 ms measured for
+        // x264 ultrafast, threads=1), and the sub-millisecond value lets in-process readers and benchmarks
+        // time delivery exactly.
         const pts90k = Math.round((readAtMs - performance.timeOrigin) * 90);
         for (const unit of units) {
           this.stream.publish({ codec: this.camera.codec, ...unit, pts90k, captureMs: readAtMs });

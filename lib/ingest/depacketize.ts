@@ -6,11 +6,10 @@
  */
 import { Buffer } from "node:buffer";
 import { H264RtpPayload } from "werift";
-import type { Codec } from "../stream/access_unit.ts";
+import type { Codec, VideoFormat } from "../stream/access_unit.ts";
 import { hasBSlice } from "../media/h264/annexb.ts";
 import { H264Assembler } from "../media/h264/assembler.ts";
 import { parseVp8Frame } from "../media/vp8.ts";
-import type { VideoFormat } from "../stream/access_unit.ts";
 
 /** One received RTP packet, as far as reassembly needs it. */
 export interface RtpIn {

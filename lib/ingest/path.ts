@@ -6,8 +6,7 @@
  */
 import { ConflictError } from "../errors.ts";
 import type { Log } from "../log.ts";
-import type { Codec } from "../stream/access_unit.ts";
-import type { VideoFormat } from "../stream/access_unit.ts";
+import type { Codec, VideoFormat } from "../stream/access_unit.ts";
 import type { Stream } from "../stream/stream.ts";
 import { seqDiff } from "./depacketize.ts";
 

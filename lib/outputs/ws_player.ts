@@ -12,8 +12,8 @@ const DRAIN_POLL_MS = 10;
 const framed = new WeakMap<AccessUnit, Uint8Array>();
 
 /**
- * The jmuxer WebSocket format's message: the access unit's Annex-B bytes followed by the capture time in ms since the
- * epoch as a little-endian uint64. Built once per access unit, whatever the number of players.
+ * The jmuxer WebSocket format's message: the access unit's Annex-B bytes followed by the capture time in ms
+ * since the epoch as a little-endian uint64. Built once per access unit, whatever the number of players.
  */
 export function frameMessage(au: AccessUnit): Uint8Array {
   let message = framed.get(au);

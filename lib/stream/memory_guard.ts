@@ -30,10 +30,10 @@ export interface MemoryStatus {
 }
 
 /**
- * The Pion-based Pi camera streamer's memory monitor, done so it never breaks a decoder: instead of dropping every n-th
- * frame (which corrupts every picture after it), it sheds whole GOP tails. Under high pressure a
- * reader with a backlog drops it and resumes at the next keyframe; under critical pressure all
- * readers get keyframes only until memory falls back.
+ * The Pion-based Pi camera streamer's memory monitor, done so it never breaks a decoder: instead of dropping
+ * every n-th frame (which corrupts every picture after it), it sheds whole GOP tails. Under high pressure a
+ * reader with a backlog drops it and resumes at the next keyframe; under critical pressure all readers get
+ * keyframes only until memory falls back.
  */
 export class MemoryGuard {
   #timer: ReturnType<typeof setInterval> | undefined;

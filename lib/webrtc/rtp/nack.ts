@@ -1,10 +1,10 @@
 /**
- * The retransmission policy for one viewer: which NACKed packets are sent again. werift's stock
- * sender answers every NACK from its cache with no limit, and its own receivers repeat a NACK every
- * 5 ms up to 10 times, so 36 lost packets became 32k-50k retransmissions at 20 viewers (measured with werift 0.25.2's stock sender).
- * Here a lost packet is resent at most once per round trip (a repeat sooner cannot have been
- * answered yet), the retransmitted bytes are capped to a share of the bytes sent (so repair never
- * costs more than that share of the viewer's bitrate), and a packet older than the history is gone.
+ * The retransmission policy for one viewer: which NACKed packets are sent again. werift's stock sender
+ * answers every NACK from its cache with no limit, and its own receivers repeat a NACK every 5 ms up to 10
+ * times, so 36 lost packets became 32k-50k retransmissions at 20 viewers (measured with werift 0.25.2's stock
+ * sender). Here a lost packet is resent at most once per round trip (a repeat sooner cannot have been
+ * answered yet), the retransmitted bytes are capped to a share of the bytes sent (so repair never costs more
+ * than that share of the viewer's bitrate), and a packet older than the history is gone.
  */
 
 /** RTP header bytes of the packets we send: no CSRCs, no header extensions negotiated. */

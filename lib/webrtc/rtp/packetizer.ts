@@ -4,8 +4,7 @@
  */
 import { Buffer } from "node:buffer";
 import { H264Packetizer, type RTCRtpSender, RtpHeader, RtpPacket, Vp8Packetizer } from "werift";
-import type { AccessUnit } from "../../stream/access_unit.ts";
-import type { Codec } from "../../stream/access_unit.ts";
+import type { AccessUnit, Codec } from "../../stream/access_unit.ts";
 import type { Stream } from "../../stream/stream.ts";
 
 /** RTP payload size that fits a 1280-byte path MTU with the SRTP, UDP and IP overhead on top. */

@@ -40,7 +40,7 @@ import { ntpFromEpochMs, reportClock, roundTripMs } from "./sender_report.ts";
 const REPORT_INTERVAL_MS = 1000;
 /** SDES item type of the canonical name. */
 const SDES_CNAME = 1;
-/** Feedback message type of a full intra request (RFC 5104 §4.3.1); werift parses it but does not export it. */
+/** Feedback message type of a full intra request (RFC 5104 §4.3.1); werift parses it, does not export it. */
 const FIR_FMT = 4;
 /** Weight of the previous RTT estimate when a new measurement arrives. */
 const RTT_SMOOTHING = 0.85;
