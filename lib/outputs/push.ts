@@ -2,8 +2,9 @@
  * WHIP push (RFC 9725 as a client): a stream published to another WHIP server (another edgecam,
  * MediaMTX, Janus, a cloud service). The offer is POSTed without candidates; the 201's Link ICE
  * servers are then used to gather, and the candidates are trickled in one PATCH (§4.3.1, §4.6);
- * the session is DELETEd when it stops. Any failure (refused POST, ICE or DTLS failure, an upstream
- * that goes silent) is retried with backoff for as long as the service runs.
+ * the session is DELETEd when it stops. The token goes only to the endpoint's origin (push_http.ts).
+ * Any failure (refused POST, an answer over the size cap, ICE or DTLS failure, an upstream that goes
+ * silent) is retried with backoff for as long as the service runs.
  */
 import { RTCPeerConnection, useH264, useOPUS, useVP8 } from "werift";
 import type { PushTarget, SupervisorConfig } from "../config/schema.ts";
@@ -16,20 +17,7 @@ import { iceFragment, parseSdpFragment } from "../webrtc/sdpfrag.ts";
 import { correctTransports, gatheringComplete } from "../webrtc/peer_session.ts";
 import { forwardAudio, sendAccessUnits, StreamPacketizer } from "../webrtc/rtp/packetizer.ts";
 import { emptyFeedbackCounts, senderFeedback, ViewerRtp } from "../webrtc/rtp/viewer_rtp.ts";
-
-/**
- * Where a redirect answered to `url` sends the request: the 307 or 308 `location` resolved against
- * `url` (they keep the method and body; WHIP §4.5 names 307), or undefined for any other answer.
- * Throws for a redirect from https to http, where the token would travel in clear.
- */
-export function redirectTarget(url: string, status: number, location: string | null): string | undefined {
-  if ((status !== 307 && status !== 308) || !location) return undefined;
-  const next = new URL(location, url);
-  if (next.protocol !== "https:" && new URL(url).protocol === "https:") {
-    throw new Error(`${url} redirects to ${next.href}: refused, the token would go in clear`);
-  }
-  return next.href;
-}
+import { boundedText, fetchUpstream, sessionUrl, UpstreamRefusedError } from "./push_http.ts";
 
 /** Where a push is in its life. */
 export type PushState = "waiting" | "connecting" | "connected" | "retrying" | "stopped";
@@ -64,8 +52,6 @@ const REQUEST_TIMEOUT_MS = 10_000;
 const CONNECT_TIMEOUT_MS = 20_000;
 /** An upstream that sends no RTCP (receiver reports) for this long is gone (a restarted server). */
 const SILENCE_TIMEOUT_MS = 10_000;
-/** Redirects (307, 308) followed per request, as browsers cap them. */
-const MAX_REDIRECTS = 5;
 /** Longest stop() waits for the session to end. */
 const STOP_WAIT_MS = 3_000;
 /** A session that lasted this long resets the backoff. */
@@ -169,12 +155,18 @@ export class WhipPush {
         headers: { "Content-Type": "application/sdp" },
         body: offer.sdp,
       });
-      const body = await res.text();
-      if (res.status !== 201) throw new Error(`POST answered ${res.status} ${body.split("\n")[0]}`);
-      const etag = res.headers.get("etag") ?? "*";
-      // A redirected POST (§4.5, load balancing) made the session where it landed: resolve there.
-      location = new URL(res.headers.get("location") ?? "", url).href;
+      if (res.status !== 201) throw new UpstreamRefusedError("POST", res.status, await boundedText(res));
+      // A redirected POST (§4.5, load balancing) made the session where it landed: resolve there. Taken
+      // before the answer is read, so a session whose answer is refused is still DELETEd.
+      try {
+        location = sessionUrl(url, res.headers.get("location"));
+      } catch (err) {
+        await res.body?.cancel();
+        throw err;
+      }
       this.#status = { ...this.#status, session: location };
+      const etag = res.headers.get("etag") ?? "*";
+      const body = await boundedText(res);
       // §4.6: the server's ICE servers, used for this session's gathering, which starts only now.
       const servers = parseIceServerLinks(res.headers.get("link"));
       if (servers.length > 0) pc.setConfiguration({ iceServers: servers });
@@ -235,16 +227,14 @@ export class WhipPush {
       headers: { "Content-Type": "application/trickle-ice-sdpfrag", "If-Match": etag },
       body: fragment,
     });
-    const body = await res.text();
+    const body = await boundedText(res);
     // RFC 9725 §4.3.1: a session without trickle answers 405 or 501. Our connectivity checks then
     // reach it from our addresses, which it learns as peer-reflexive candidates (RFC 8445 §7.3.1.3).
     if (res.status === 405 || res.status === 501) {
       this.#log.info(`${this.target.url}: the upstream takes no trickled candidates (${res.status})`);
       return;
     }
-    if (res.status !== 204 && res.status !== 200) {
-      throw new Error(`PATCH answered ${res.status} ${body.split("\n")[0]}`);
-    }
+    if (res.status !== 204 && res.status !== 200) throw new UpstreamRefusedError("PATCH", res.status, body);
   }
 
   /**
@@ -295,22 +285,8 @@ export class WhipPush {
     }
   }
 
-  /**
-   * fetch with the target's token, following 307 and 308 itself: fetch drops Authorization when a
-   * redirect crosses origins, and a WHIP load balancer (§4.5) sends publishers to another host that
-   * wants the same token. Resolves with the response and the URL that gave it.
-   */
-  async #fetch(url: string, init: RequestInit): Promise<{ res: Response; url: string }> {
-    const headers = new Headers(init.headers);
-    if (this.target.token) headers.set("Authorization", `Bearer ${this.target.token}`);
-    const signal = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
-    for (let hops = 0;; hops++) {
-      const res = await fetch(url, { ...init, headers, signal, redirect: "manual" });
-      const next = redirectTarget(url, res.status, res.headers.get("location"));
-      if (next === undefined) return { res, url };
-      await res.body?.cancel();
-      if (hops === MAX_REDIRECTS) throw new Error(`more than ${MAX_REDIRECTS} redirects from ${url}`);
-      url = next;
-    }
+  /** A request to the upstream (see fetchUpstream for the token and redirects), bounded in time. */
+  #fetch(url: string, init: RequestInit): Promise<{ res: Response; url: string }> {
+    return fetchUpstream(this.target, url, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
   }
 }

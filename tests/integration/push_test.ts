@@ -172,24 +172,41 @@ url = "http://127.0.0.1:${portB}/whip/pi1"
   }, [() => viewer.close(), () => publisher.close(), () => a.stop(), () => b.stop(), () => turn.stop()]);
 });
 
+/** One request a server in front of B got: what it asked for and the Authorization it carried. */
+interface Seen {
+  method: string;
+  path: string;
+  authorization: string | null;
+}
+
+/** What a server in front of B changes in B's answers. */
+interface Rewrites {
+  /** A 201's SDP answer. */
+  answer?: (sdp: string) => string;
+  /** A 201's Location, given resolved against B. */
+  location?: (url: URL) => string;
+}
+
 /**
- * A server in front of B: `intercept` answers the requests it wants to (and counts them), the others
- * go through to B, a 201's answer through `rewriteAnswer`.
+ * A server in front of B: records every request (`seen`); `intercept` answers the requests it wants to
+ * (and counts them), the others go through to B, a 201's answer and Location through `rewrites`.
  */
 function frontOf(
   b: string,
   intercept: (req: Request) => Response | undefined,
-  rewriteAnswer: (sdp: string) => string = (sdp) => sdp,
-): { url: string; intercepted: () => number; close(): Promise<void> } {
+  rewrites: Rewrites = {},
+): { url: string; seen: Seen[]; intercepted: () => number; close(): Promise<void> } {
   let intercepted = 0;
+  const seen: Seen[] = [];
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const url = new URL(req.url);
+    seen.push({ method: req.method, path: url.pathname, authorization: req.headers.get("authorization") });
     const own = intercept(req);
     if (own) {
       intercepted++;
       await req.body?.cancel();
       return own;
     }
-    const url = new URL(req.url);
     const res = await fetch(`${b}${url.pathname}`, {
       method: req.method,
       headers: req.headers,
@@ -198,13 +215,24 @@ function frontOf(
     if (res.status !== 201) return new Response(res.body, { status: res.status, headers: res.headers });
     const headers = new Headers(res.headers);
     headers.delete("content-length");
-    return new Response(rewriteAnswer(await res.text()), { status: 201, headers });
+    const location = headers.get("location");
+    if (location && rewrites.location) headers.set("location", rewrites.location(new URL(location, b)));
+    const answer = rewrites.answer ?? ((sdp) => sdp);
+    return new Response(answer(await res.text()), { status: 201, headers });
   });
   return {
     url: `http://127.0.0.1:${server.addr.port}`,
+    seen,
     intercepted: () => intercepted,
     close: () => server.shutdown(),
   };
+}
+
+/** The requests of `front` as `METHOD path-prefix Authorization`, the session id cut off. */
+function requestsAt(front: { seen: Seen[] }): string[] {
+  return front.seen.map((s) =>
+    `${s.method} ${s.path.replace(/[0-9a-f-]{36}$/, "<id>")} ${s.authorization ?? "(no Authorization)"}`
+  );
 }
 
 Deno.test("push of a VP8 camera to an upstream without trickle (PATCH 405): A's checks reach it anyway and B's viewer plays", async () => {
@@ -230,18 +258,23 @@ Deno.test("push of a VP8 camera to an upstream without trickle (PATCH 405): A's 
   }, [() => viewer?.close(), () => a.stop(), () => proxy.close(), () => b.stop()]);
 });
 
-Deno.test("push to an endpoint that redirects (307, RFC 9725 §4.5) to another origin: the token goes along, the session is B's", async () => {
+Deno.test("push through redirects (307/308, RFC 9725 §4.5): the token goes only to the configured origin", async () => {
   const b = await startEdgecam({ toml: `[auth]\npublish_tokens = ["${TOKEN}"]\n[[paths]]\nname = "pi1"\n` });
-  // A load balancer: every request gets 307 to B; only a session URL resolved against B works.
-  const balancer = frontOf(
-    b.url,
-    (req) =>
-      new Response(null, { status: 307, headers: { Location: `${b.url}${new URL(req.url).pathname}` } }),
-  );
+  // Another origin in front of B (another port of the same host is another origin).
+  const node = frontOf(b.url, () => undefined);
+  // A load balancer: /lb/ is sent on within its own origin, /away/ to the other one; /whip/ goes to B.
+  const balancer = frontOf(b.url, (req) => {
+    const path = new URL(req.url).pathname;
+    if (path.startsWith("/lb/")) return redirect(307, path.replace("/lb/", "/whip/"));
+    if (path.startsWith("/away/")) return redirect(307, `${node.url}${path.replace("/away/", "/whip/")}`);
+  });
   // A misconfigured one that sends every request back to itself.
-  const loop = frontOf(b.url, (req) => new Response(null, { status: 308, headers: { Location: req.url } }));
+  const loop = frontOf(b.url, (req) => redirect(308, req.url));
   const a = await startEdgecam({
-    toml: `${cameraPushedTo(`${balancer.url}/whip/pi1`)}token = "${TOKEN}"
+    toml: `${cameraPushedTo(`${balancer.url}/lb/pi1`)}token = "${TOKEN}"
+[[cameras.push]]
+url = "${balancer.url}/away/pi1"
+token = "${TOKEN}"
 [[cameras.push]]
 url = "${loop.url}/whip/pi1"
 `,
@@ -249,15 +282,119 @@ url = "${loop.url}/whip/pi1"
   let viewer: WhepViewer | undefined;
   await againstPair(() => ({ a, b }), async () => {
     const push = await waitPush(a.url, "connected");
-    assert.ok(push.session?.startsWith(`${b.url}/whip/pi1/`), push.session ?? "no session");
+    assert.ok(push.session?.startsWith(`${balancer.url}/whip/pi1/`), push.session ?? "no session");
     viewer = await watchOnB(b.url);
-    const looped = await waitPush(a.url, "retrying", { index: 1, timeoutMs: 15_000 });
+
+    const away = await waitPush(a.url, "retrying", { index: 1 });
+    assert.match(away.last_error!, /POST answered 401/, "B wants the token the other origin never got");
+    assert.ok(node.seen.length > 0, "the redirect was followed");
+    assert.deepEqual(node.seen.filter((s) => s.authorization !== null), [], "no token to another origin");
+
+    const looped = await waitPush(a.url, "retrying", { index: 2, timeoutMs: 15_000 });
     assert.match(looped.last_error!, /more than 5 redirects/);
     assert.ok(loop.intercepted() >= 6, "the first request and 5 redirects, per attempt");
+
     await a.stop();
     await waitDeleted(b.url);
-    assert.equal(balancer.intercepted(), 1, "only the POST went to the balancer");
-  }, [() => viewer?.close(), () => a.stop(), () => balancer.close(), () => loop.close(), () => b.stop()]);
+    const [sentAway, session] = [true, false].map((away) =>
+      requestsAt(balancer).filter((r) => r.includes("/away/") === away)
+    );
+    assert.ok(sentAway.every((r) => r.endsWith(`Bearer ${TOKEN}`)), "the configured endpoint gets it");
+    assert.deepEqual(session, [
+      `POST /lb/pi1 Bearer ${TOKEN}`,
+      `POST /whip/pi1 Bearer ${TOKEN}`,
+      `PATCH /whip/pi1/<id> Bearer ${TOKEN}`,
+      `DELETE /whip/pi1/<id> Bearer ${TOKEN}`,
+    ], "within the configured origin the token goes along");
+  }, [
+    () => viewer?.close(),
+    () => a.stop(),
+    () => balancer.close(),
+    () => node.close(),
+    () => loop.close(),
+    () => b.stop(),
+  ]);
+});
+
+/** A redirect to `location`. */
+function redirect(status: number, location: string): Response {
+  return new Response(null, { status, headers: { Location: location } });
+}
+
+Deno.test("push whose session URL (the 201's Location) is on another origin: PATCH and DELETE go there without the token", async () => {
+  const b = await startEdgecam({ toml: `[[paths]]\nname = "pi1"\n` });
+  // RFC 9725 lets the session live elsewhere; here another origin in front of the same B.
+  const sessions = frontOf(b.url, () => undefined);
+  const endpoint = frontOf(b.url, () => undefined, { location: (url) => `${sessions.url}${url.pathname}` });
+  const a = await startEdgecam({ toml: `${cameraPushedTo(`${endpoint.url}/whip/pi1`)}token = "${TOKEN}"\n` });
+  await againstPair(() => ({ a, b }), async () => {
+    const push = await waitPush(a.url, "connected");
+    assert.ok(push.session?.startsWith(`${sessions.url}/whip/pi1/`), push.session ?? "no session");
+    await a.stop();
+    await waitDeleted(b.url);
+    assert.deepEqual(requestsAt(endpoint), [`POST /whip/pi1 Bearer ${TOKEN}`]);
+    assert.deepEqual(requestsAt(sessions), [
+      "PATCH /whip/pi1/<id> (no Authorization)",
+      "DELETE /whip/pi1/<id> (no Authorization)",
+    ]);
+  }, [() => a.stop(), () => endpoint.close(), () => sessions.close(), () => b.stop()]);
+});
+
+/** A body that never ends: 64 KiB chunks for as long as they are read; `cancelled` when the reader hangs up. */
+function endlessBody(cancelled: () => void): ReadableStream<Uint8Array> {
+  const chunk = new TextEncoder().encode("a=x-filler:".padEnd(64 * 1024, "x"));
+  return new ReadableStream({
+    async pull(controller) {
+      await new Promise((r) => setTimeout(r, 1));
+      controller.enqueue(chunk);
+    },
+    cancel: cancelled,
+  });
+}
+
+Deno.test("push to an upstream that answers with an endless body: the attempt fails at 128 KiB, and is retried", async () => {
+  // Per target: how long its first POST's answer was read; and the other requests the server got.
+  const firstPosts = new Map<string, { at: number; abandonedAfterMs?: number }>();
+  const others: string[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    await req.body?.cancel();
+    const path = new URL(req.url).pathname;
+    if (req.method !== "POST") {
+      others.push(`${req.method} ${path}`);
+      return new Response(null, { status: 200 });
+    }
+    const post = { at: performance.now(), abandonedAfterMs: undefined as number | undefined };
+    if (!firstPosts.has(path)) firstPosts.set(path, post);
+    const body = endlessBody(() => post.abandonedAfterMs ??= performance.now() - post.at);
+    return path === "/answers/whip"
+      ? new Response(body, {
+        status: 201,
+        headers: { "Content-Type": "application/sdp", Location: "/answers/whip/session" },
+      })
+      : new Response(body, { status: 500, headers: { "Content-Type": "text/plain" } });
+  });
+  const base = `http://127.0.0.1:${server.addr.port}`;
+  const a = await startEdgecam({
+    toml: `${cameraPushedTo(`${base}/answers/whip`)}
+[[cameras.push]]
+url = "${base}/refuses/whip"
+`,
+  });
+  try {
+    for (const [index, path] of [[0, "/answers/whip"], [1, "/refuses/whip"]] as const) {
+      const push = await waitPush(a.url, "retrying", { index });
+      assert.match(push.last_error!, /body over 131072 bytes/, path);
+      const readMs = await waitFor(`${path} abandoned`, () => firstPosts.get(path)!.abandonedAfterMs);
+      assert.ok(readMs < 3000, `${path} read for ${readMs} ms, not cut off at the cap`);
+    }
+    assert.ok(others.includes("DELETE /answers/whip/session"), "the session the 201 made is DELETEd");
+  } catch (err) {
+    console.error(a.log());
+    throw err;
+  } finally {
+    await a.stop();
+    await server.shutdown();
+  }
 });
 
 /** The answer with its audio m-line rejected (port 0, out of BUNDLE), as a video-only WHIP server answers. */
@@ -275,7 +412,7 @@ function rejectAudio(sdp: string): string {
 
 Deno.test("push of a WHIP path with audio to an upstream that rejects audio: the video goes alone", async () => {
   const b = await startEdgecam({ toml: `[[paths]]\nname = "pi1"\n` });
-  const front = frontOf(b.url, () => undefined, rejectAudio);
+  const front = frontOf(b.url, () => undefined, { answer: rejectAudio });
   const a = await startEdgecam({
     toml: `[[paths]]\nname = "live"\n[[paths.push]]\nurl = "${front.url}/whip/pi1"\n`,
   });
