@@ -1,6 +1,7 @@
 /**
  * A camera's life: runs its GStreamer process, feeds the framer's access units to the stream, logs its
- * stderr, and restarts it with backoff when it exits or stalls, while the stream and its readers stay.
+ * stderr, and restarts it when it exits or stalls (paced by lib/backoff.ts's restart policy), while the
+ * stream and its readers stay.
  */
 import type { CameraConfig, SupervisorConfig } from "../config/schema.ts";
 import { type Log, RateLimitedLog } from "../log.ts";
@@ -8,20 +9,19 @@ import type { Stream } from "../stream/stream.ts";
 import { createFramer, framesFromPipe } from "./framer.ts";
 import type { Resolution } from "./encoders.ts";
 import { buildPipeline } from "./gstreamer.ts";
-import { backoffDelay } from "../backoff.ts";
+import { nextRestart, type RestartPolicy } from "../backoff.ts";
 
 /** The program every camera runs in. */
 export const GST_LAUNCH = "gst-launch-1.0";
 
-/** Frames must flow this long before a run counts as healthy and the backoff starts over. */
-const STABLE_RUN_MS = 5000;
 /** Grace between SIGTERM and SIGKILL when stopping a pipeline. */
 const KILL_GRACE_MS = 1500;
 
 /**
  * Runs one camera's GStreamer process and keeps it running: reads its stdout into access units for
- * the stream, sends its stderr to the log, and restarts it with exponential backoff when it exits
- * or stalls. The stream and its readers outlive every restart.
+ * the stream, sends its stderr to the log, and restarts it when it exits or stalls: soon after a run
+ * that delivered frames, with a growing backoff while runs deliver none, and never more often than
+ * `max_restarts_per_minute`. The stream and its readers outlive every restart.
  */
 export class CameraSource {
   readonly #log;
@@ -64,14 +64,24 @@ export class CameraSource {
   }
 
   async #supervise(args: string[]): Promise<void> {
+    const policy: RestartPolicy = {
+      initialMs: this.config.restartDelayMs,
+      maxMs: this.config.restartDelayMaxMs,
+      maxPerMinute: this.config.maxRestartsPerMinute,
+    };
     let attempt = 0;
+    let runsWithoutFrames = 0;
+    // When the latest restarts began; the policy looks back no further than maxPerMinute of them.
+    const restartTimes: number[] = [];
+    let rateLimited = false;
     while (!this.#stopping) {
       const source = this.stream.source;
       this.stream.source = { ...source, state: attempt === 0 ? "starting" : "restarting", attempt };
       const outcome = await this.#runOnce(args);
       if (this.#stopping) return;
-      attempt = outcome.stable ? 1 : attempt + 1;
-      const delay = backoffDelay(attempt, this.config.restartDelayMs, this.config.restartDelayMaxMs);
+      runsWithoutFrames = outcome.delivered ? 0 : runsWithoutFrames + 1;
+      attempt = runsWithoutFrames + 1;
+      const decision = nextRestart(policy, { runsWithoutFrames, restartTimes, now: performance.now() });
       this.stream.source = {
         state: "restarting",
         attempt,
@@ -79,20 +89,30 @@ export class CameraSource {
         lastError: outcome.error,
         pid: null,
       };
-      this.#log.warn(`${outcome.error}; restart ${attempt} in ${delay} ms`);
+      this.#log.warn(`${outcome.error}; restart ${attempt} in ${decision.delayMs} ms`);
+      // Once per stretch of held-back restarts: a crash loop would otherwise say it at every restart.
+      if (decision.rateLimited && !rateLimited) {
+        this.#log.warn(
+          `${policy.maxPerMinute} restarts in the last minute: the next one in ${decision.delayMs} ms ` +
+            `(supervisor.max_restarts_per_minute)`,
+        );
+      }
+      rateLimited = decision.rateLimited;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, delay);
+        const timer = setTimeout(resolve, decision.delayMs);
         this.#wake = () => {
           clearTimeout(timer);
           resolve();
         };
       });
       this.#wake = null;
+      restartTimes.push(performance.now());
+      if (restartTimes.length > policy.maxPerMinute) restartTimes.shift();
     }
   }
 
-  /** One run of the pipeline, until it exits or stalls. */
-  async #runOnce(args: string[]): Promise<{ error: string; stable: boolean }> {
+  /** One run of the pipeline, until it exits or stalls: why it ended, and whether it delivered a frame. */
+  async #runOnce(args: string[]): Promise<{ error: string; delivered: boolean }> {
     let child: Deno.ChildProcess;
     try {
       child = new Deno.Command(GST_LAUNCH, { args, stdin: "null", stdout: "piped", stderr: "piped" }).spawn();
@@ -100,13 +120,12 @@ export class CameraSource {
       const reason = err instanceof Deno.errors.NotFound
         ? `${GST_LAUNCH} not found: install gstreamer1.0-tools`
         : `cannot start ${GST_LAUNCH}: ${(err as Error).message}`;
-      return { error: reason, stable: false };
+      return { error: reason, delivered: false };
     }
     this.#child = child;
     this.stream.source = { ...this.stream.source, pid: child.pid };
-    const startedAt = Date.now();
-    let lastFrameAt = startedAt;
-    let firstFrameAt: number | null = null;
+    let lastFrameAt = Date.now();
+    let delivered = false;
     let stalled = false;
     let lastStderr = "";
 
@@ -121,10 +140,9 @@ export class CameraSource {
     const framer = createFramer(this.camera.codec);
     try {
       for await (const { units, readAtMs } of framesFromPipe(child.stdout, framer)) {
-        const now = Date.now();
-        lastFrameAt = now;
-        if (firstFrameAt === null) {
-          firstFrameAt = now;
+        lastFrameAt = Date.now();
+        if (!delivered) {
+          delivered = true;
           this.stream.source = { ...this.stream.source, state: "running", attempt: 0 };
           this.#log.info(`running (pid ${child.pid})`);
         }
@@ -147,10 +165,9 @@ export class CameraSource {
     await stderrDone;
     this.#child = null;
     this.stream.source = { ...this.stream.source, pid: null };
-    const stable = firstFrameAt !== null && lastFrameAt - firstFrameAt >= STABLE_RUN_MS;
-    if (stalled) return { error: `stalled: no frame for ${this.config.stallTimeoutMs} ms`, stable };
+    if (stalled) return { error: `stalled: no frame for ${this.config.stallTimeoutMs} ms`, delivered };
     const how = status.signal ? `killed by ${status.signal}` : `exited with code ${status.code}`;
-    return { error: `${GST_LAUNCH} ${how}${lastStderr ? `: ${lastStderr}` : ""}`, stable };
+    return { error: `${GST_LAUNCH} ${how}${lastStderr ? `: ${lastStderr}` : ""}`, delivered };
   }
 
   async #pumpStderr(stderr: ReadableStream<Uint8Array>, remember: (line: string) => void): Promise<void> {

@@ -81,6 +81,8 @@ export interface SupervisorConfig {
   restartDelayMs: number;
   /** Backoff cap. */
   restartDelayMaxMs: number;
+  /** Restarts of one camera allowed within any minute; the next one waits for the window. */
+  maxRestartsPerMinute: number;
 }
 
 /** One `[[webrtc.ice_servers]]` entry: a STUN or TURN server (the RTCIceServer shape). */

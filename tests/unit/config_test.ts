@@ -29,7 +29,12 @@ Deno.test("an empty file means every default and no cameras", () => {
   assert.deepEqual(parseConfig(""), {
     server: { listen: "0.0.0.0", port: 8080, logLevel: "info", publicIp: "" },
     limits: { maxMemoryUsageMb: 512, readerQueueFrames: 90 },
-    supervisor: { stallTimeoutMs: 5000, restartDelayMs: 500, restartDelayMaxMs: 30000 },
+    supervisor: {
+      stallTimeoutMs: 5000,
+      restartDelayMs: 500,
+      restartDelayMaxMs: 30000,
+      maxRestartsPerMinute: 20,
+    },
     webrtc: {
       iceServers: [],
       interfacesInclude: [],
@@ -97,6 +102,7 @@ reader_queue_frames = 2
 stall_timeout_ms = 500
 restart_delay_ms = 50
 restart_delay_max_ms = 50
+max_restarts_per_minute = 1
 [webrtc]
 interfaces_include = ["eth0", "wlan0"]
 interfaces_exclude = ["docker0"]
@@ -158,7 +164,7 @@ url = "http://10.0.0.2:8080/obs/whip"
   assert.deepEqual(config, {
     server: { listen: "::", port: 0, logLevel: "debug", publicIp: "203.0.113.7" },
     limits: { maxMemoryUsageMb: 1024, readerQueueFrames: 2 },
-    supervisor: { stallTimeoutMs: 500, restartDelayMs: 50, restartDelayMaxMs: 50 },
+    supervisor: { stallTimeoutMs: 500, restartDelayMs: 50, restartDelayMaxMs: 50, maxRestartsPerMinute: 1 },
     webrtc: {
       iceServers: [
         { urls: ["stun:stun.example.org:3478"], username: "", credential: "" },
@@ -416,6 +422,21 @@ Deno.test("each bad value is one line: key path, value as JSON, reason", async (
       "backoff cap below the first delay",
       `[supervisor]\nrestart_delay_ms = 1000\nrestart_delay_max_ms = 400`,
       [`supervisor.restart_delay_max_ms: 400 — must be an integer from 1000 to 600000`],
+    ],
+    [
+      "no restart allowed per minute",
+      `[supervisor]\nmax_restarts_per_minute = 0`,
+      [`supervisor.max_restarts_per_minute: 0 — must be an integer from 1 to 600`],
+    ],
+    [
+      "restarts per minute past ten a second",
+      `[supervisor]\nmax_restarts_per_minute = 601`,
+      [`supervisor.max_restarts_per_minute: 601 — must be an integer from 1 to 600`],
+    ],
+    [
+      "restarts per minute as a string",
+      `[supervisor]\nmax_restarts_per_minute = "20"`,
+      [`supervisor.max_restarts_per_minute: "20" — must be an integer`],
     ],
     // enums
     [
