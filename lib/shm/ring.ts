@@ -44,6 +44,8 @@ class Views {
   readonly u64: BigUint64Array;
   readonly bytes: Uint8Array;
   readonly data: DataView;
+  /** A word of this process's own, stored to for its ordering alone (see {@link fence}). */
+  readonly #fenceWord = new Int32Array(1);
 
   constructor(readonly buffer: ArrayBuffer) {
     this.u32 = new Uint32Array(buffer);
@@ -66,6 +68,17 @@ class Views {
 
   store64(offset: number, value: number): void {
     Atomics.store(this.u64, offset / 8, BigInt(value));
+  }
+
+  /**
+   * Keeps every read before it from completing after any atomic load after it. An atomic load alone does
+   * not: on arm64 it is a load-acquire (ldar), which holds back later accesses only, so the plain reads
+   * of a payload could still be satisfied after a seqlock's re-check. An atomic store is a store-release
+   * (stlr): earlier reads complete before it, and a load-acquire after it stays after it. On x86-64 loads
+   * are never reordered with loads, and this costs one locked store.
+   */
+  fence(): void {
+    Atomics.store(this.#fenceWord, 0, 0);
   }
 }
 
@@ -266,6 +279,8 @@ export class RingCursor {
       const pts90k = Number(v.data.getBigInt64(slot + SLOT.pts90k, true));
       const captureUs = Number(v.data.getBigUint64(slot + SLOT.captureUs, true));
       const publishUs = Number(v.data.getBigUint64(slot + SLOT.publishUs, true));
+      // The copy above must be complete before the re-check reads the sequence: the C reader's acquire fence.
+      v.fence();
       if (v.load64(slot + SLOT.seq) !== seq) return this.#lapped();
       this.next = seq + 1;
       const keyframe = (flags & FLAG_KEYFRAME) !== 0;
