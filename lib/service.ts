@@ -6,7 +6,7 @@ import { AccessPolicy } from "./auth.ts";
 import type { Config } from "./config/schema.ts";
 import { Log, type Logger } from "./log.ts";
 import { MemoryGuard } from "./stream/memory_guard.ts";
-import { ShmOutput } from "./outputs/shm.ts";
+import { removeStaleRings, ShmOutput } from "./outputs/shm.ts";
 import { ringObjectName } from "./shm/layout.ts";
 import { listElements, resolveEncoder } from "./cameras/encoders.ts";
 import { CameraSource } from "./cameras/supervisor.ts";
@@ -99,6 +99,7 @@ export async function startService(config: Config, http: HttpHandlers): Promise<
     cameras.set(camera.name, source);
     source.start();
   }
+  removeStaleRings(config.shm.prefix, serviceLog);
   const memory = new MemoryGuard(streams, config.limits.maxMemoryUsageMb);
   memory.start();
 

@@ -140,7 +140,7 @@ export function readShm(r: TableReader): ShmConfig {
     ),
     slotCount: r.integer("slot_count", 64, 4, 65536),
     slotSize: r.integer("slot_size", 1_048_576, 4096, 268_435_456, { reason: SLOT_SIZE_REASON }),
-    mode: r.integer("mode", 0o640, 0o600, 0o777, { reason: MODE_REASON }),
+    mode: r.integer("mode", 0o600, 0o600, 0o777, { reason: MODE_REASON }),
   };
   if (!r.failed("slot_size") && shm.slotSize % SLOT_ALIGN !== 0) {
     r.report("slot_size", shm.slotSize, SLOT_SIZE_REASON);

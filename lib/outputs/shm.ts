@@ -5,8 +5,8 @@
 import type { Log, Logger } from "../log.ts";
 import type { Reader } from "../stream/reader.ts";
 import { HEADER, ringSize } from "../shm/layout.ts";
-import { futexWake } from "../shm/libc.ts";
-import { createRing, removeRing, type WritableRing } from "../shm/object.ts";
+import { futexWake, ShmSpaceError } from "../shm/libc.ts";
+import { createRing, removeRing, sweepStaleRings, type WritableRing } from "../shm/object.ts";
 import type { Stream } from "../stream/stream.ts";
 
 /** How a stream's ring is laid out and who may open it. */
@@ -63,7 +63,13 @@ export class ShmOutput {
       this.#log.info(`${stream.name}: ring /dev/shm/${settings.name}, ${settings.slotCount} slots${note}`);
     } catch (err) {
       this.#error = describe(err);
-      this.#log.error(`${stream.name}: no shared-memory ring: ${this.#error}`);
+      const hint = err instanceof ShmSpaceError
+        ? "; lower [shm] slot_count or slot_size, or give /dev/shm more room"
+        : "";
+      this.#log.error(
+        `${stream.name}: no shared-memory ring /dev/shm/${settings.name} (${settings.slotCount} slots of ` +
+          `${settings.slotSize} bytes), the stream runs without it: ${this.#error}${hint}`,
+      );
     }
     if (this.#ring) {
       this.#reader = stream.subscribe(stream.readerQueueFrames, { output: true });
@@ -115,6 +121,28 @@ export class ShmOutput {
     } catch (err) {
       this.#log.warn(`${this.stream.name}: ${describe(err)}`);
     }
+  }
+}
+
+/**
+ * Removes the rings named `<prefix>-…` that a killed or crashed run left behind (their writer is gone),
+ * saying which; rings of running writers stay. The service calls it once at start, after its cameras made
+ * their rings: each of those replaced its own predecessor with a newer generation, so this finds the rest.
+ */
+export function removeStaleRings(prefix: string, log: Log): void {
+  const logger = log.logger("shm");
+  let sweep;
+  try {
+    sweep = sweepStaleRings(prefix);
+  } catch (err) {
+    logger.warn(`cannot look for rings a previous run left: ${describe(err)}`);
+    return;
+  }
+  for (const { name, generation, writerPid } of sweep.removed) {
+    logger.info(`removed /dev/shm/${name}: generation ${generation}, its writer (pid ${writerPid}) is gone`);
+  }
+  for (const { name, reason } of sweep.failed) {
+    logger.warn(`cannot tell whether /dev/shm/${name} was left by a previous run: ${reason}`);
   }
 }
 

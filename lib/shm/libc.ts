@@ -21,14 +21,28 @@ const FUTEX_WAIT = 0n;
 const FUTEX_WAKE = 1n;
 const ENOENT = 2;
 const ESRCH = 3;
+const ENOSPC = 28;
 const MAP_FAILED = 0xffffffffffffffffn;
 /** The futex syscall's number: it differs between the two architectures edgecam runs on. */
 const SYS_FUTEX = Deno.build.arch === "aarch64" ? 98n : 202n;
+/** Where shm_open puts its objects. */
+const SHM_DIR = "/dev/shm";
+/** Bytes of glibc's `struct statvfs` on 64-bit Linux (x86-64 and arm64 alike). */
+const STATVFS_SIZE = 112;
+/** Offsets in `struct statvfs` of `f_frsize` and `f_bavail`, both 64-bit. */
+const STATVFS_FRSIZE = 8;
+const STATVFS_BAVAIL = 32;
+/** Offset of `d_name` in glibc's `struct dirent` on 64-bit Linux. */
+const DIRENT_NAME = 19;
 
 const SYMBOLS = {
   shm_open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
   shm_unlink: { parameters: ["buffer"], result: "i32" },
-  ftruncate: { parameters: ["i32", "i64"], result: "i32" },
+  posix_fallocate: { parameters: ["i32", "i64", "i64"], result: "i32" },
+  fstatvfs: { parameters: ["i32", "buffer"], result: "i32" },
+  opendir: { parameters: ["buffer"], result: "pointer" },
+  readdir: { parameters: ["pointer"], result: "pointer" },
+  closedir: { parameters: ["pointer"], result: "i32" },
   fchmod: { parameters: ["i32", "u32"], result: "i32" },
   lseek: { parameters: ["i32", "i64", "i32"], result: "i64" },
   mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
@@ -60,6 +74,22 @@ export class ShmError extends Error {
   constructor(message: string, readonly errno: number) {
     super(message);
   }
+}
+
+/** /dev/shm has no room for an object of `size` bytes; `free` is what it had. */
+export class ShmSpaceError extends ShmError {
+  override name = "ShmSpaceError";
+
+  constructor(readonly object: string, readonly size: number, readonly free: number) {
+    super(
+      `no room for /dev/shm/${object}: it needs ${bytes(size)}, /dev/shm has ${bytes(free)} free (ENOSPC)`,
+      ENOSPC,
+    );
+  }
+}
+
+function bytes(n: number): string {
+  return `${n} bytes (${(n / 2 ** 20).toFixed(1)} MiB)`;
 }
 
 function errno(): number {
@@ -127,20 +157,53 @@ function map(fd: number, name: string, size: number, writable: boolean): Mapping
 }
 
 /**
- * Creates a new object of `size` zero bytes with exactly `mode` (the umask does not apply) and maps
- * it for writing. Fails with EEXIST when the name is taken.
+ * Creates a new object of `size` zero bytes with exactly `mode` (the umask does not apply), its pages
+ * reserved, and maps it for writing. Fails with EEXIST when the name is taken and with ShmSpaceError
+ * when /dev/shm has no room; a failed object is removed.
  */
 export function createObject(name: string, size: number, mode: number): Mapping {
   const lib = symbols();
   const fd = lib.shm_open(cName(name), O_RDWR | O_CREAT | O_EXCL, mode);
   if (fd < 0) fail("cannot create", name);
-  if (lib.fchmod(fd, mode) !== 0 || lib.ftruncate(fd, BigInt(size)) !== 0) {
-    const code = errno();
+  try {
+    if (lib.fchmod(fd, mode) !== 0) fail("cannot set the mode of", name);
+    reserve(fd, name, size);
+  } catch (err) {
     lib.close(fd);
     lib.shm_unlink(cName(name));
-    throw new ShmError(`cannot size /dev/shm/${name} to ${size} bytes: ${errnoText(code)}`, code);
+    throw err;
   }
-  return map(fd, name, size, true);
+  try {
+    return map(fd, name, size, true);
+  } catch (err) {
+    lib.shm_unlink(cName(name));
+    throw err;
+  }
+}
+
+/**
+ * Sizes the object with every page allocated now. An object only sized with ftruncate gets its pages on
+ * first write, and a write that finds /dev/shm full then kills the writer with SIGBUS.
+ */
+function reserve(fd: number, name: string, size: number): void {
+  // Checked first because posix_fallocate on tmpfs takes pages one by one before it gives them back on
+  // ENOSPC: meanwhile /dev/shm is full, and another program's first write to one of its pages would fault.
+  const free = freeBytes(fd, name);
+  if (size > free) throw new ShmSpaceError(name, size, free);
+  // posix_fallocate returns its error instead of setting errno.
+  const code = symbols().posix_fallocate(fd, 0n, BigInt(size));
+  if (code === ENOSPC) throw new ShmSpaceError(name, size, freeBytes(fd, name));
+  if (code !== 0) {
+    throw new ShmError(`cannot reserve ${bytes(size)} for /dev/shm/${name}: ${errnoText(code)}`, code);
+  }
+}
+
+/** Bytes free on the file system that holds the object. */
+function freeBytes(fd: number, name: string): number {
+  const stat = new Uint8Array(STATVFS_SIZE);
+  if (symbols().fstatvfs(fd, stat) !== 0) fail("cannot measure the free space for", name);
+  const view = new DataView(stat.buffer);
+  return Number(view.getBigUint64(STATVFS_FRSIZE, true) * view.getBigUint64(STATVFS_BAVAIL, true));
 }
 
 /** Maps an existing object whole, or returns undefined when there is none by that name or it is empty. */
@@ -157,6 +220,26 @@ export function openObject(name: string, writable: boolean): Mapping | undefined
     return undefined;
   }
   return map(fd, name, size, writable);
+}
+
+/** Names of the objects in /dev/shm. Read through libc: `--allow-ffi` needs no read permission on it. */
+export function listObjects(): string[] {
+  const lib = symbols();
+  const dir = lib.opendir(new TextEncoder().encode(`${SHM_DIR}\0`));
+  if (dir === null) {
+    const code = errno();
+    throw new ShmError(`cannot list ${SHM_DIR}: ${errnoText(code)}`, code);
+  }
+  const names: string[] = [];
+  try {
+    for (let entry = lib.readdir(dir); entry !== null; entry = lib.readdir(dir)) {
+      const name = Deno.UnsafePointerView.getCString(entry, DIRENT_NAME);
+      if (name !== "." && name !== "..") names.push(name);
+    }
+  } finally {
+    lib.closedir(dir);
+  }
+  return names;
 }
 
 /** Removes the name from /dev/shm; mappings stay valid until unmapped. Missing is fine. */

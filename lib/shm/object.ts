@@ -1,10 +1,18 @@
 /**
  * A ring's life as an object in /dev/shm: made fresh at start (replacing one a crash left behind),
- * attached to by readers, closed and removed at shutdown.
+ * attached to by readers, closed and removed at shutdown; rings that dead writers left are swept away.
  */
 import type { Codec } from "../stream/access_unit.ts";
 import { HEADER, MAGIC, nowUs, type RingGeometry, ringSize, STATE_LIVE } from "./layout.ts";
-import { createObject, futexWake, type Mapping, openObject, processAlive, unlinkObject } from "./libc.ts";
+import {
+  createObject,
+  futexWake,
+  listObjects,
+  type Mapping,
+  openObject,
+  processAlive,
+  unlinkObject,
+} from "./libc.ts";
 import { markClosed, readHeader, RingWriter } from "./ring.ts";
 
 /** A ring this process writes. */
@@ -69,4 +77,53 @@ export function removeRing(ring: WritableRing): void {
   futexWake(ring.mapping, HEADER.writeSeq);
   ring.mapping.unmap();
   unlinkObject(ring.mapping.name);
+}
+
+/** A ring removed because its writer was gone. */
+export interface StaleRing {
+  name: string;
+  generation: number;
+  writerPid: number;
+}
+
+/** What a sweep did: the rings it removed, and the objects it could not look at, with why. */
+export interface Sweep {
+  removed: StaleRing[];
+  failed: { name: string; reason: string }[];
+}
+
+/**
+ * Removes every ring named `<prefix>-…` whose writer process no longer exists: what a killed or crashed
+ * run left for streams this run may never make again. Each is marked closed first, so readers still on it
+ * move on. Objects without the ring magic (not a ring, or one being set up) and rings whose writer runs
+ * (another edgecam, or this process) are left alone.
+ */
+export function sweepStaleRings(prefix: string): Sweep {
+  const sweep: Sweep = { removed: [], failed: [] };
+  for (const name of listObjects()) {
+    if (!name.startsWith(`${prefix}-`)) continue;
+    try {
+      const stale = removeIfStale(name);
+      if (stale) sweep.removed.push(stale);
+    } catch (err) {
+      sweep.failed.push({ name, reason: (err as Error).message });
+    }
+  }
+  return sweep;
+}
+
+function removeIfStale(name: string): StaleRing | undefined {
+  const mapping = openObject(name, true);
+  if (!mapping) return undefined;
+  let header;
+  try {
+    header = readHeader(mapping.buffer);
+    if (typeof header === "string" || processAlive(header.writerPid)) return undefined;
+    markClosed(mapping.buffer);
+    futexWake(mapping, HEADER.writeSeq);
+  } finally {
+    mapping.unmap();
+  }
+  unlinkObject(name);
+  return { name, generation: header.generation, writerPid: header.writerPid };
 }

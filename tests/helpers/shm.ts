@@ -1,5 +1,9 @@
 import { ShmReader } from "../../lib/shm/client.ts";
 import type { ShmEvent } from "../../lib/shm/client.ts";
+import { nowUs, type RingGeometry, ringSize } from "../../lib/shm/layout.ts";
+import { createObject, type Mapping } from "../../lib/shm/libc.ts";
+import { RingWriter } from "../../lib/shm/ring.ts";
+import { au } from "./access_units.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const INSTALL =
@@ -18,6 +22,65 @@ export function ringExists(name: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** The id of a process that has exited: a ring writer that is gone. */
+export async function exitedPid(): Promise<number> {
+  const child = new Deno.Command("true").spawn();
+  await child.status;
+  return child.pid;
+}
+
+/** A process that stands in for a ring's writer until it is killed. */
+export function standInWriter(): Deno.ChildProcess {
+  return new Deno.Command("sleep", { args: ["120"], stdout: "null", stderr: "null" }).spawn();
+}
+
+/** Kills a stand-in writer (if it still runs) and waits for it. */
+export async function killWriter(writer: Deno.ChildProcess): Promise<void> {
+  try {
+    writer.kill("SIGKILL");
+  } catch {
+    // Already exited.
+  }
+  await writer.status;
+}
+
+/** A ring laid out at /dev/shm/<name> as if process `writerPid` wrote it, holding one keyframe. */
+export function ringWrittenBy(
+  name: string,
+  writerPid: number,
+  geometry: RingGeometry = { slotCount: 4, slotSize: 4096 },
+): { mapping: Mapping; writer: RingWriter } {
+  const mapping = createObject(name, ringSize(geometry), 0o600);
+  const writer = new RingWriter(mapping.buffer, geometry, {
+    generation: nowUs(),
+    codec: "h264",
+    writerPid,
+    createdUs: nowUs(),
+  });
+  writer.write(au(1, true));
+  return { mapping, writer };
+}
+
+/** Bytes free on /dev/shm now, as df counts them. */
+export async function shmFreeBytes(): Promise<number> {
+  const df = await new Deno.Command("df", { args: ["-B1", "--output=avail", "/dev/shm"], stdout: "piped" })
+    .output();
+  return Number(new TextDecoder().decode(df.stdout).trim().split("\n").at(-1));
+}
+
+/** What a Log printed (its lines go to stderr through console.error) while `fn` ran. */
+export async function logLines(fn: () => unknown): Promise<string[]> {
+  const lines: string[] = [];
+  const original = console.error;
+  console.error = (line: string) => lines.push(line);
+  try {
+    await fn();
+  } finally {
+    console.error = original;
+  }
+  return lines;
 }
 
 let compiled: Promise<string> | undefined;

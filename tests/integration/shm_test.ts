@@ -2,12 +2,15 @@ import assert from "node:assert/strict";
 import * as layout from "../../lib/shm/layout.ts";
 import { ShmReader } from "../../lib/shm/client.ts";
 import { getJson, startEdgecam, waitFor, writeConfig } from "../helpers/edgecam.ts";
+import { unlinkObject } from "../../lib/shm/libc.ts";
 import {
   compileAndRun,
+  exitedPid,
   probeH264,
   ReaderProcess,
   RecordingReader,
   ringExists,
+  ringWrittenBy,
   uniquePrefix,
 } from "../helpers/shm.ts";
 import { WsPlayer } from "../helpers/ws_player.ts";
@@ -113,6 +116,9 @@ Deno.test("the C header and lib/shm/layout.ts agree on every offset and constant
 Deno.test("the C reader gets the same bytes as a WebSocket player, as a file ffprobe accepts", async () => {
   const prefix = uniquePrefix();
   const ring = `${prefix}-cam`;
+  // A ring of a stream a killed run had and this config no longer names.
+  const leftover = ringWrittenBy(`${prefix}-removed`, await exitedPid());
+  leftover.mapping.unmap();
   const edgecam = await startEdgecam({ toml: cameraToml(prefix) });
   const player = new WsPlayer(`${edgecam.url.replace("http", "ws")}/ws/cam`);
   const out = new URL(`../../test-output/${ring}.h264`, import.meta.url).pathname;
@@ -122,7 +128,8 @@ Deno.test("the C reader gets the same bytes as a WebSocket player, as a file ffp
     assert.equal(before.shm?.error, null);
     assert.equal(before.shm?.size, 256 + 64 * (64 + 1_048_576));
     const mode = Deno.statSync(`/dev/shm/${ring}`).mode! & 0o777;
-    assert.equal(mode, 0o640, "owner and group only, whatever the umask");
+    assert.equal(mode, 0o600, "the owner only, whatever the umask");
+    assert.ok(!ringExists(`${prefix}-removed`), "the start removed the ring its writer left");
     await player.opened;
     await waitFor("the player's first frame", () => player.messages.length > 0 ? true : undefined);
 
@@ -163,6 +170,7 @@ Deno.test("the C reader gets the same bytes as a WebSocket player, as a file ffp
     await player.close().catch(() => {});
     await edgecam.stop();
     await Deno.remove(out).catch(() => {});
+    unlinkObject(`${prefix}-removed`);
   }
   assert.ok(!ringExists(ring), "a clean stop removes the ring");
 });
