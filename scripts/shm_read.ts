@@ -1,6 +1,7 @@
 // `deno task shm-read <stream>`: follows a stream's shared-memory ring with lib/shm/client.ts and prints
 // one line per event, as examples/shm/reader.c does. The ring's name comes from the config file
-// (`[shm] prefix`, a camera's `shm_name`), or is given with --name.
+// (`[shm] prefix`, a camera's `shm_name`), or is given with --name. Exits 4 when the writer left and no
+// new ring took the name within 30 s.
 //
 //   deno task shm-read front                       every frame of camera "front" until Ctrl-C
 //   deno task shm-read front --count 100
@@ -8,7 +9,7 @@
 import { parseArgs } from "node:util";
 import { ConfigError, parseConfig } from "../lib/config/load.ts";
 import { nowUs } from "../lib/shm/layout.ts";
-import { ShmReader } from "../lib/shm/client.ts";
+import { ShmReader, WriterGoneError } from "../lib/shm/client.ts";
 
 const USAGE = "Usage: deno task shm-read <stream> [--config config.toml] [--count N]\n" +
   "       deno task shm-read --name <ring name in /dev/shm> [--count N]";
@@ -71,6 +72,18 @@ async function main(): Promise<number> {
     );
   };
   attached();
+  try {
+    await follow(reader, count, attached);
+  } catch (err) {
+    if (!(err instanceof WriterGoneError)) throw err;
+    console.error(`shm-read: ${err.message}`);
+    return 4;
+  }
+  return 0;
+}
+
+/** Prints a line per event until `count` frames were read or the reader closes. */
+async function follow(reader: ShmReader, count: number, attached: () => void): Promise<void> {
   let frames = 0;
   for await (const event of reader) {
     switch (event.kind) {
@@ -87,13 +100,15 @@ async function main(): Promise<number> {
       case "skipped":
         console.log(`skipped seq=${event.seq} size=${event.length}`);
         break;
+      case "writer-gone":
+        console.log(`writer_gone pid=${event.pid} generation=${event.generation}`);
+        break;
       case "generation":
         console.log(`closed generation=${event.previous}`);
         attached();
         break;
     }
   }
-  return 0;
 }
 
 Deno.exit(await main());

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <stddef.h>
 #include <linux/futex.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -131,8 +132,19 @@ static inline void edgecam_shm_resume(edgecam_shm_reader *r) {
 }
 
 /*
+ * 1 when the ring still says live but its writer's process no longer exists (killed or crashed: it never
+ * marked the ring closed), so nothing more will come on it. A reader in another PID namespace than
+ * edgecam (a container) sees no such process whatever happens: it must not rely on this.
+ */
+static inline int edgecam_shm_writer_gone(const edgecam_shm_reader *r) {
+  pid_t pid = (pid_t)__atomic_load_n(&r->header->writer_pid, __ATOMIC_RELAXED);
+  return pid > 0 && kill(pid, 0) != 0 && errno == ESRCH;
+}
+
+/*
  * Maps /dev/shm/<name> read-only and starts at its latest keyframe. Returns 0, or -1 with errno set
- * (ENOENT: no ring yet; EAGAIN: a ring being set up or already closed; EPROTO: another layout).
+ * (ENOENT: no ring yet; EAGAIN: a ring being set up or already closed; ESRCH: a ring whose writer is
+ * gone; EPROTO: another layout).
  */
 static inline int edgecam_shm_attach(edgecam_shm_reader *r, const char *name) {
   char path[300];
@@ -162,6 +174,11 @@ static inline int edgecam_shm_attach(edgecam_shm_reader *r, const char *name) {
   if (bad) {
     munmap(base, r->size);
     errno = bad;
+    return -1;
+  }
+  if (edgecam_shm_writer_gone(r)) {
+    munmap(base, r->size);
+    errno = ESRCH;
     return -1;
   }
   r->generation = h->generation;
@@ -217,7 +234,10 @@ static inline int edgecam_shm_read(edgecam_shm_reader *r, uint8_t *buf, size_t c
   }
 }
 
-/* Sleeps until the writer commits past what this reader has seen, or timeout_ms passes. */
+/*
+ * Sleeps until the writer commits past what this reader has seen, or timeout_ms passes. When nothing came,
+ * edgecam_shm_writer_gone tells a killed writer from a quiet one.
+ */
 static inline void edgecam_shm_wait(const edgecam_shm_reader *r, int timeout_ms) {
   uint64_t w = edgecam_shm_load(&r->header->write_seq);
   if (r->next <= w) return;
