@@ -105,8 +105,13 @@ export async function startService(config: Config, http: HttpHandlers): Promise<
 
   const { webrtc, server: { publicIp } } = config;
   const iceOptions = () => peerIceOptions(webrtc, publicIp, Deno.networkInterfaces());
-  const whep = new WhepSessions(iceOptions, webrtc.maxClients, serviceLog);
+  const whep = new WhepSessions(iceOptions, webrtc, serviceLog);
   const whip = new WhipSessions(streams, ingestSettings(config), iceOptions, serviceLog);
+  streams.onRemove((stream) => {
+    shm.get(stream.name)?.close();
+    shm.delete(stream.name);
+    whep.forget(stream);
+  });
   const startup = peerIceOptions(webrtc, publicIp, Deno.networkInterfaces());
   log.info(`WebRTC host candidates: ${startup.iceAdditionalHostAddresses!.join(", ") || "none"}`);
   const access = new AccessPolicy(config.auth, [...config.cameras, ...config.paths]);
@@ -201,6 +206,9 @@ function ingestSettings(config: Config): IngestSettings {
     unconfiguredPaths: config.ingest.unconfiguredPaths,
     defaultRules: rules({ codec: undefined, secondPublisher: config.ingest.secondPublisher }),
     readerQueueFrames: config.limits.readerQueueFrames,
+    maxPaths: config.ingest.maxPaths,
+    pathIdleTimeoutMs: config.ingest.pathIdleTimeoutMs,
+    sessionLimits: config.webrtc,
   };
 }
 

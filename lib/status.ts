@@ -39,7 +39,10 @@ export interface StreamSummary {
 
 /** A stream's WebRTC viewers now, and their RTCP feedback since the service started. */
 export interface WebrtcSummary {
+  /** Viewers connected now (what max_clients bounds). */
   viewers: number;
+  /** Viewers answered and still connecting (ICE and DTLS not up yet). */
+  pending: number;
   /** Sequence numbers asked for again in NACKs. */
   nacks: number;
   /** Packets sent again. */
@@ -85,6 +88,7 @@ export function summarizeStream(stream: Stream, outputs: OutputFigures, now = Da
     pid: stream.source.pid,
     webrtc: {
       viewers: webrtc.viewers,
+      pending: webrtc.pending,
       nacks: webrtc.nacks,
       retransmits: webrtc.retransmits,
       retransmits_suppressed: webrtc.retransmitsSuppressed,

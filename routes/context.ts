@@ -1,4 +1,5 @@
-/** What every handler shares: the running service's context, and finding a stream by name. */
+/** What every handler shares: the running service's context, finding a stream by name, the client's address. */
+import type { Context } from "hono";
 import { NotFoundError } from "../lib/errors.ts";
 import type { ServiceContext } from "../lib/service.ts";
 import type { Stream } from "../lib/stream/stream.ts";
@@ -10,4 +11,13 @@ export function requireStream(ctx: ServiceContext, name: string): Stream {
   const stream = ctx.streams.get(name);
   if (!stream) throw new NotFoundError(`no stream named "${name}"`);
   return stream;
+}
+
+/**
+ * The address of the client that sent the request (Deno.serve's remoteAddr), which bounds the sessions
+ * one client may leave connecting; "unknown" where the server gives none (a request made in a test).
+ */
+export function clientAddress(c: Context): string {
+  const remote = (c.env as Deno.ServeHandlerInfo<Deno.NetAddr> | undefined)?.remoteAddr;
+  return remote?.hostname ?? "unknown";
 }

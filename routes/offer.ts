@@ -4,7 +4,7 @@
 import { type Context, Hono } from "hono";
 import { BadRequestError, NotFoundError, UnsupportedMediaTypeError } from "../lib/errors.ts";
 import type { Stream } from "../lib/stream/stream.ts";
-import { requireStream, type ServiceContext } from "./context.ts";
+import { clientAddress, requireStream, type ServiceContext } from "./context.ts";
 import { boundedText, mediaType } from "./sessions.ts";
 import { whepCreated } from "./whep.ts";
 
@@ -53,7 +53,7 @@ export function offerRoutes(ctx: ServiceContext): Hono {
     }
     const sdp = offerSdp(await boundedText(c));
     const stream = offeredStream(c, ctx);
-    const answer = await ctx.whep.create(stream, sdp);
+    const answer = await ctx.whep.create(stream, sdp, clientAddress(c));
     return c.json({ type: "answer", sdp: answer.sdp }, 200, {
       Location: `/whep/${stream.name}/${answer.id}`,
       ETag: `"${answer.etag}"`,

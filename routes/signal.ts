@@ -7,7 +7,7 @@ import { RateLimitedLog } from "../lib/log.ts";
 import type { Stream } from "../lib/stream/stream.ts";
 import { serveSignaling } from "../lib/webrtc/signaling.ts";
 import { requireToken } from "./auth.ts";
-import { requireStream, type ServiceContext } from "./context.ts";
+import { clientAddress, requireStream, type ServiceContext } from "./context.ts";
 import { errorResponse } from "./errors.ts";
 
 /** The log of refused signaling messages of one app, rate-limited. */
@@ -24,8 +24,10 @@ function upgrade(c: Context, ctx: ServiceContext, stream: Stream, refusals: Rate
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
     throw new BadRequestError("expected a WebSocket upgrade request");
   }
+  // Read before the upgrade: the request's connection info is gone once the socket takes it over.
+  const address = clientAddress(c);
   const { socket, response } = Deno.upgradeWebSocket(c.req.raw);
-  serveSignaling(socket, stream, ctx.whep, refusals);
+  serveSignaling(socket, stream, ctx.whep, refusals, address);
   return response;
 }
 

@@ -3,7 +3,7 @@
  */
 import type { Context, Hono } from "hono";
 import type { Stream } from "../lib/stream/stream.ts";
-import { requireStream, type ServiceContext } from "./context.ts";
+import { clientAddress, requireStream, type ServiceContext } from "./context.ts";
 import { sessionCreated, sessionRoutes } from "./sessions.ts";
 
 /**
@@ -16,7 +16,7 @@ export async function whepCreated(
   stream: Stream,
   offer: string,
 ): Promise<Response> {
-  const answer = await ctx.whep.create(stream, offer);
+  const answer = await ctx.whep.create(stream, offer, clientAddress(c));
   return sessionCreated(c, `/whep/${stream.name}/${answer.id}`, answer, ctx.iceLinks);
 }
 

@@ -2,7 +2,7 @@
  * WHIP (`/whip/<path>`, and `/<path>/whip` as MediaMTX spells it) on the shared session shape.
  */
 import type { Hono } from "hono";
-import type { ServiceContext } from "./context.ts";
+import { clientAddress, type ServiceContext } from "./context.ts";
 import { sessionCreated, sessionRoutes } from "./sessions.ts";
 
 /**
@@ -13,7 +13,7 @@ export function whipRoutes(ctx: ServiceContext): Hono {
   return sessionRoutes({
     prefix: "whip",
     post: async (c, path, offer) => {
-      const answer = await ctx.whip.create(path, offer);
+      const answer = await ctx.whip.create(path, offer, clientAddress(c));
       return sessionCreated(c, `/whip/${path}/${answer.id}`, answer, ctx.iceLinks);
     },
     requireEndpoint: (path) => ctx.whip.requireEndpoint(path),

@@ -44,6 +44,24 @@ export function checkLinkParam(v: string): string | undefined {
     ? "must not contain quotes, backslashes or control characters"
     : undefined;
 }
+/**
+ * Checks an `allowed_origins` entry: `*`, or an origin as a browser sends it (`scheme://host[:port]`,
+ * nothing after), since it is compared with the Origin header as a string.
+ */
+export function checkOrigin(v: string): string | undefined {
+  if (v === "*") return undefined;
+  const reason = 'must be "*" or an origin such as "https://example.org" or "http://192.168.1.5:8080"';
+  if (!URL.canParse(v)) return reason;
+  const url = new URL(v);
+  if ((url.protocol !== "http:" && url.protocol !== "https:") || url.origin !== v) return reason;
+}
+
+/** Checks an `allowed_hosts` entry: `*`, or a host name or address as the Host header carries it, without port. */
+export function checkAllowedHost(v: string): string | undefined {
+  if (v === "*" || isHost(v)) return undefined;
+  return 'must be "*", a host name such as "camera.lan" or an IP address (without port)';
+}
+
 /** Why a listen address is refused. */
 export const HOST_REASON = "must be an IP address or a host name";
 /** Why a push target's token is refused. */

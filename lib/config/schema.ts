@@ -63,6 +63,13 @@ export interface ServerConfig {
   logLevel: LogLevel;
   /** Extra ICE host candidate for a 1:1 NAT; empty when unset. */
   publicIp: string;
+  /**
+   * Origins (`scheme://host[:port]`) whose pages may use what needs no token, besides the service's own;
+   * `*` = any page on the web.
+   */
+  allowedOrigins: string[];
+  /** Host header values (names or addresses, no port) served besides the machine's own; `*` = any. */
+  allowedHosts: string[];
 }
 
 /** `[limits]`: resource bounds. */
@@ -71,6 +78,10 @@ export interface LimitsConfig {
   maxMemoryUsageMb: number;
   /** Per-reader queue length, in access units. */
   readerQueueFrames: number;
+  /** WebSocket players of one stream. */
+  maxWsPlayersPerStream: number;
+  /** WebSocket players in all. */
+  maxWsPlayers: number;
 }
 
 /** `[supervisor]`: when a camera pipeline counts as stalled and how fast it is restarted. */
@@ -107,8 +118,14 @@ export interface WebrtcConfig {
   udpPortMin: number;
   /** Highest local UDP port for ICE; 0 = any port. */
   udpPortMax: number;
-  /** WebRTC viewers allowed per stream. */
+  /** WebRTC viewers allowed per stream; only connected viewers count. */
   maxClients: number;
+  /** Sessions answered but not yet connected, in all; past it the oldest is dropped. */
+  maxPending: number;
+  /** Sessions answered but not yet connected, per client address; past it that address's oldest is dropped. */
+  maxPendingPerAddress: number;
+  /** A session whose ICE and DTLS are not up this long after its answer is dropped. */
+  handshakeTimeoutMs: number;
 }
 
 /** `[shm]`: the shared-memory rings local programs read (docs/shm.md). */
@@ -182,6 +199,10 @@ export interface IngestConfig {
   unconfiguredPaths: boolean;
   /** What a second publisher on a busy path gets, unless its `[[paths]]` entry says otherwise. */
   secondPublisher: typeof SECOND_PUBLISHER[number];
+  /** Unconfigured paths that may exist at once; a publisher of one more gets 503. */
+  maxPaths: number;
+  /** An unconfigured path with no publisher and no reader for this long is removed with its ring. */
+  pathIdleTimeoutMs: number;
 }
 
 /** One `[[paths]]` entry: a WHIP path known before anyone publishes to it. */

@@ -28,8 +28,10 @@ import {
   type WebrtcConfig,
 } from "./schema.ts";
 import {
+  checkAllowedHost,
   checkInterface,
   checkLinkParam,
+  checkOrigin,
   checkPushUrl,
   checkToken,
   DEVICE_REASON,
@@ -57,6 +59,8 @@ export function readServer(r: TableReader): ServerConfig {
     port: r.integer("port", 8080, 0, 65535),
     logLevel: r.oneOf("log_level", "info", LOG_LEVELS),
     publicIp: r.string("public_ip", "", (v) => v === "" || isIpLiteral(v) ? undefined : IP_REASON),
+    allowedOrigins: r.stringList("allowed_origins", checkOrigin),
+    allowedHosts: r.stringList("allowed_hosts", checkAllowedHost),
   };
   r.rejectUnknown();
   return server;
@@ -67,6 +71,8 @@ export function readLimits(r: TableReader): LimitsConfig {
   const limits: LimitsConfig = {
     maxMemoryUsageMb: r.integer("max_memory_usage_mb", 512, 32, 65536),
     readerQueueFrames: r.integer("reader_queue_frames", 90, 2, 10000),
+    maxWsPlayersPerStream: r.integer("max_ws_players_per_stream", 30, 1, 1000),
+    maxWsPlayers: r.integer("max_ws_players", 100, 1, 10000),
   };
   r.rejectUnknown();
   return limits;
@@ -97,8 +103,21 @@ export function readWebrtc(r: TableReader): WebrtcConfig {
     ? r.integer("udp_port_max", 0, 0, 0, { reason: "must be 0 when udp_port_min is 0 (0 and 0 = any port)" })
     : r.integer("udp_port_max", -1, udpPortMin + 1, 65535, { required: true });
   const maxClients = r.integer("max_clients", 30, 1, 1000);
+  const maxPending = r.integer("max_pending", 32, 1, 1000);
+  const maxPendingPerAddress = r.integer("max_pending_per_address", 8, 1, maxPending);
+  const handshakeTimeoutMs = r.integer("handshake_timeout_ms", 10000, 1000, 60000);
   r.rejectUnknown();
-  return { iceServers, interfacesInclude, interfacesExclude, udpPortMin, udpPortMax, maxClients };
+  return {
+    iceServers,
+    interfacesInclude,
+    interfacesExclude,
+    udpPortMin,
+    udpPortMax,
+    maxClients,
+    maxPending,
+    maxPendingPerAddress,
+    handshakeTimeoutMs,
+  };
 }
 
 function readIceServer(r: TableReader): IceServerConfig {
@@ -154,6 +173,8 @@ export function readIngest(r: TableReader): IngestConfig {
   const ingest: IngestConfig = {
     unconfiguredPaths: r.boolean("unconfigured_paths", true),
     secondPublisher: r.oneOf("second_publisher", "replace", SECOND_PUBLISHER),
+    maxPaths: r.integer("max_paths", 8, 0, 1000),
+    pathIdleTimeoutMs: r.integer("path_idle_timeout_ms", 30000, 1000, 3600000),
   };
   r.rejectUnknown();
   return ingest;

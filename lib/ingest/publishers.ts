@@ -13,7 +13,7 @@ import {
   useOPUS,
   useVP8,
 } from "werift";
-import { BadRequestError, ConflictError, NotFoundError } from "../errors.ts";
+import { BadRequestError, ConflictError, NotFoundError, UnavailableError } from "../errors.ts";
 import { NAME, NAME_REASON } from "../config/rules.ts";
 import type { Log, Logger } from "../log.ts";
 import { IngestPath, type PathRules, type Publisher } from "./path.ts";
@@ -26,6 +26,7 @@ import {
   PeerSession,
   PeerSessions,
   type SessionAnswer,
+  type SessionLimits,
 } from "../webrtc/peer_session.ts";
 
 /**
@@ -44,6 +45,12 @@ export interface IngestSettings {
   defaultRules: PathRules;
   /** Reader queue of a path's stream, in access units. */
   readerQueueFrames: number;
+  /** Unconfigured paths that may exist at once. */
+  maxPaths: number;
+  /** An unconfigured path with no publisher and no reader for this long is removed. */
+  pathIdleTimeoutMs: number;
+  /** The bounds on publishers still connecting. */
+  sessionLimits: SessionLimits;
 }
 
 /** One publisher: its peer connection, receiving into its path. */
@@ -156,10 +163,19 @@ function shrinkReadBuffers(pc: RTCPeerConnection): void {
   }
 }
 
-/** The WHIP paths of this service and their publishers' sessions. */
+/**
+ * The WHIP paths of this service and their publishers' sessions. A path nobody configured exists while
+ * it is used: it is made by its first publisher's answer, bounded in number (max_paths), and removed
+ * with its stream and ring once it has had no publisher and no reader for the idle timeout.
+ */
 export class WhipSessions {
   readonly #sessions: PeerSessions<WhipSession>;
   readonly #paths = new Map<string, IngestPath>();
+  /** Unconfigured names whose first offer is being answered: they count toward max_paths already. */
+  readonly #answering = new Set<string>();
+  /** When each unconfigured path was first seen unused (performance.now()). */
+  readonly #idleSince = new Map<string, number>();
+  readonly #sweep: ReturnType<typeof setInterval>;
   readonly #log: Logger;
 
   /**
@@ -173,10 +189,20 @@ export class WhipSessions {
     private readonly log: Log,
   ) {
     this.#log = log.logger("whip");
-    this.#sessions = new PeerSessions("WHIP", this.#log);
+    this.#sessions = new PeerSessions("WHIP", this.#log, settings.sessionLimits);
     for (const [name, rules] of settings.paths) {
       this.#addPath(name, rules.codec ?? "h264", rules);
     }
+    this.#sweep = setInterval(() => this.removeIdlePaths(), Math.ceil(settings.pathIdleTimeoutMs / 4));
+  }
+
+  /** Unconfigured paths now, with those being made. */
+  get unconfiguredPaths(): number {
+    let count = this.#answering.size;
+    for (const name of this.#paths.keys()) {
+      if (!this.settings.paths.has(name) && !this.#answering.has(name)) count++;
+    }
+    return count;
   }
 
   /** The path's ingest, if it is a WHIP path (configured, or published to before). */
@@ -196,13 +222,44 @@ export class WhipSessions {
     }
   }
 
-  /** Answers a publisher's SDP offer for a path; media flows into the path's stream once connected. */
-  async create(name: string, offerSdp: string): Promise<SessionAnswer> {
+  /**
+   * Answers the SDP offer of a publisher at `address` for a path; media flows into the path's stream once
+   * connected. A new unconfigured path beyond max_paths is refused with UnavailableError.
+   */
+  async create(name: string, offerSdp: string, address: string): Promise<SessionAnswer> {
     const offer = parseVideoOffer(offerSdp);
     this.requireEndpoint(name);
     const existing = this.#paths.get(name);
     const choice = chooseIngest(offer, existing?.stream.codec ?? this.settings.defaultRules.codec);
     existing?.checkFree();
+    const claimed = !existing && !this.#answering.has(name);
+    if (claimed) {
+      if (this.unconfiguredPaths >= this.settings.maxPaths) {
+        throw new UnavailableError(
+          `${this.settings.maxPaths} unconfigured WHIP paths exist (ingest.max_paths); configure this one ` +
+            `in [[paths]] or wait for an unused one to be removed`,
+          10,
+        );
+      }
+      this.#answering.add(name);
+    }
+    try {
+      const { session, sdp } = await this.#sessions.open(
+        address,
+        () => this.#answer(name, offer, offerSdp, choice),
+      );
+      return { id: session.id, etag: session.etag, sdp, ended: session.ended };
+    } finally {
+      if (claimed) this.#answering.delete(name);
+    }
+  }
+
+  async #answer(
+    name: string,
+    offer: ReturnType<typeof parseVideoOffer>,
+    offerSdp: string,
+    choice: IngestChoice,
+  ): Promise<{ session: WhipSession; sdp: string }> {
     const ice = this.iceOptions();
     const pc = new RTCPeerConnection({ codecs: codecsFor(choice), ...ice });
     try {
@@ -217,12 +274,11 @@ export class WhipSessions {
       }
       const session = new WhipSession(ingest, pc, video, audio, this.#log);
       ingest.take(session);
-      this.#sessions.add(session);
       this.#log.info(
         `${name}/${session.id}: new publisher (${choice.video.name} pt ${choice.video.payloadType}` +
           `${choice.audio ? `, opus pt ${choice.audio.payloadType}` : ""})`,
       );
-      return { id: session.id, etag: session.etag, sdp, ended: session.ended };
+      return { session, sdp };
     } catch (err) {
       await pc.close();
       throw err;
@@ -252,8 +308,33 @@ export class WhipSessions {
     this.#sessions.get(name, id);
   }
 
-  /** Ends every publisher's session (service shutdown). */
+  /**
+   * Removes the unconfigured paths that have had no publisher and no reader for the idle timeout, with
+   * their streams (and so their rings); runs on a timer, and is public for the figures that check it.
+   */
+  removeIdlePaths(now = performance.now()): void {
+    for (const [name, ingest] of this.#paths) {
+      if (this.settings.paths.has(name)) continue;
+      if (ingest.publisher || ingest.stream.readers.size > 0 || this.#answering.has(name)) {
+        this.#idleSince.delete(name);
+        continue;
+      }
+      const since = this.#idleSince.get(name) ?? now;
+      this.#idleSince.set(name, since);
+      if (now - since < this.settings.pathIdleTimeoutMs) continue;
+      this.#idleSince.delete(name);
+      this.#paths.delete(name);
+      ingest.close();
+      this.streams.remove(name);
+      this.#log.info(
+        `${name}: no publisher or reader for ${this.settings.pathIdleTimeoutMs} ms; path removed`,
+      );
+    }
+  }
+
+  /** Ends every publisher's session and stops removing idle paths (service shutdown). */
   closeAll(): void {
+    clearInterval(this.#sweep);
     this.#sessions.closeAll();
   }
 }

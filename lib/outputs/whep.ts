@@ -20,6 +20,7 @@ import {
   PeerSession,
   PeerSessions,
   type SessionAnswer,
+  type SessionLimits,
 } from "../webrtc/peer_session.ts";
 import { forwardAudio, sendAccessUnits, StreamPacketizer } from "../webrtc/rtp/packetizer.ts";
 import {
@@ -31,7 +32,16 @@ import {
 
 /** The WebRTC figures of one stream: viewers now, and feedback totals since the service started. */
 export interface WebrtcStreamStats extends FeedbackCounts {
+  /** Viewers connected now. */
   viewers: number;
+  /** Viewers answered but not connected yet. */
+  pending: number;
+}
+
+/** The bounds on WHEP viewers (from `[webrtc]`). */
+export interface WhepLimits extends SessionLimits {
+  /** Connected viewers per stream. */
+  maxClients: number;
 }
 
 /** One viewer: its peer connection and, once connected, its reader and send loop. */
@@ -47,6 +57,8 @@ class WhepSession extends PeerSession {
     private readonly audioSender: RTCRtpSender | undefined,
     private readonly packetizer: StreamPacketizer,
     totals: FeedbackCounts,
+    /** Whether one more connected viewer fits the stream's limit. */
+    private readonly roomForOneMore: () => boolean,
     log: Logger,
   ) {
     super(stream.name, pc, log, "viewer");
@@ -55,6 +67,12 @@ class WhepSession extends PeerSession {
   }
 
   protected connected(): void {
+    // Only connected viewers count toward max_clients, so two that were answered for the last seat race
+    // for it here.
+    if (!this.roomForOneMore()) {
+      this.close("the stream's viewer limit (max_clients) was reached while connecting");
+      return;
+    }
     if (this.audioSender) this.#stopAudio = forwardAudio(this.stream, this.audioSender);
     void this.#send();
   }
@@ -97,21 +115,19 @@ export class WhepSessions {
   readonly #log: Logger;
   readonly #packetizers = new Map<Stream, StreamPacketizer>();
   readonly #totals = new Map<string, FeedbackCounts>();
-  /** Offers being answered per stream, so concurrent POSTs cannot overshoot the viewer limit. */
-  readonly #pending = new Map<Stream, number>();
 
   /**
    * @param iceOptions werift ICE options for a new peer (read per viewer: addresses may change).
-   * @param maxClients viewers allowed per stream.
+   * @param limits viewers per stream, and the bounds on those still connecting.
    * @param log the service's log.
    */
   constructor(
     private readonly iceOptions: () => IceOptions,
-    private readonly maxClients: number,
+    private readonly limits: WhepLimits,
     log: Log,
   ) {
     this.#log = log.logger("whep");
-    this.#sessions = new PeerSessions("WHEP", this.#log);
+    this.#sessions = new PeerSessions("WHEP", this.#log, limits);
   }
 
   /** Sessions alive now. */
@@ -119,29 +135,42 @@ export class WhepSessions {
     return this.#sessions.size;
   }
 
-  /** Answers a viewer's SDP offer for this stream and starts sending once the viewer connects. */
-  async create(stream: Stream, offerSdp: string): Promise<SessionAnswer> {
+  /**
+   * Answers the SDP offer of a viewer at `address` for this stream and starts sending once the viewer
+   * connects. Only connected viewers count toward max_clients; those still connecting are bounded apart
+   * (see PeerSessions.open).
+   */
+  async create(stream: Stream, offerSdp: string, address: string): Promise<SessionAnswer> {
     const offer = parseVideoOffer(offerSdp);
     if (stream.source.state !== "running") {
       throw new ConflictError(`stream "${stream.name}" is ${stream.source.state}; try again shortly`);
     }
-    const viewers = this.stats(stream.name).viewers;
-    const pending = this.#pending.get(stream) ?? 0;
-    if (viewers + pending >= this.maxClients) {
+    if (!this.#roomForOneMore(stream)) {
       throw new UnavailableError(
-        `stream "${stream.name}" has its ${this.maxClients} viewers (max_clients)`,
+        `stream "${stream.name}" has its ${this.limits.maxClients} viewers (max_clients)`,
         5,
       );
     }
-    this.#pending.set(stream, pending + 1);
-    try {
-      return await this.#answer(stream, offer, offerSdp);
-    } finally {
-      this.#pending.set(stream, this.#pending.get(stream)! - 1);
-    }
+    const { session, sdp } = await this.#sessions.open(address, () => this.#answer(stream, offer, offerSdp));
+    return { id: session.id, etag: session.etag, sdp, ended: session.ended };
   }
 
-  async #answer(stream: Stream, offer: VideoOffer, offerSdp: string): Promise<SessionAnswer> {
+  /** Whether one more viewer (`asking`, or a new one) fits: fewer than max_clients others are connected. */
+  #roomForOneMore(stream: Stream, asking?: WhepSession): boolean {
+    let connected = 0;
+    for (const session of this.#sessions.values()) {
+      if (session !== asking && session.stream === stream && session.isConnected && !session.closed) {
+        connected++;
+      }
+    }
+    return connected < this.limits.maxClients;
+  }
+
+  async #answer(
+    stream: Stream,
+    offer: VideoOffer,
+    offerSdp: string,
+  ): Promise<{ session: WhepSession; sdp: string }> {
     const offered = chooseCodec(offer, stream.codec, stream.format?.profileLevelId);
     // The offer's own payload type and fmtp, so werift's exact fmtp match negotiates it.
     const codec = (stream.codec === "h264" ? useH264 : useVP8)({
@@ -159,16 +188,15 @@ export class WhepSessions {
       const transceiver = pc.addTransceiver("video", { direction: "sendonly" });
       const audioSender = opus ? pc.addTransceiver("audio", { direction: "sendonly" }).sender : undefined;
       const answer = await this.#sessions.answer(pc, offerSdp, offer.dtlsRole, ice);
-      const session = this.#sessions.add(
-        new WhepSession(
-          stream,
-          pc,
-          transceiver.sender,
-          audioSender,
-          this.#packetizerFor(stream),
-          this.#totalsFor(stream.name),
-          this.#log,
-        ),
+      const session: WhepSession = new WhepSession(
+        stream,
+        pc,
+        transceiver.sender,
+        audioSender,
+        this.#packetizerFor(stream),
+        this.#totalsFor(stream.name),
+        () => this.#roomForOneMore(stream, session),
+        this.#log,
       );
       this.#log.info(
         `${stream.name}/${session.id}: new viewer (${offered.name} pt ${offered.payloadType}` +
@@ -176,7 +204,7 @@ export class WhepSessions {
       );
       const profileLevelId = stream.codec === "h264" ? stream.format?.profileLevelId : undefined;
       const sdp = profileLevelId ? withProfileLevelId(answer, offered.payloadType, profileLevelId) : answer;
-      return { id: session.id, etag: session.etag, sdp, ended: session.ended };
+      return { session, sdp };
     } catch (err) {
       await pc.close();
       throw err;
@@ -206,16 +234,30 @@ export class WhepSessions {
     this.#sessions.closeAll();
   }
 
+  /** Ends the sessions of a stream that is gone and drops what was kept for it. */
+  forget(stream: Stream): void {
+    for (const session of [...this.#sessions.values()]) {
+      if (session.stream === stream) session.close("stream removed");
+    }
+    this.#packetizers.delete(stream);
+    this.#totals.delete(stream.name);
+  }
+
   /** Throws NotFoundError unless this session exists on this stream. */
   require(streamName: string, id: string): void {
     this.#sessions.get(streamName, id);
   }
 
-  /** This stream's viewers now and its feedback totals (zero before its first viewer). */
+  /** This stream's viewers now, connected and connecting, and its feedback totals (zero before its first viewer). */
   stats(streamName: string): WebrtcStreamStats {
     let viewers = 0;
-    for (const session of this.#sessions.values()) if (session.stream.name === streamName) viewers++;
-    return { viewers, ...(this.#totals.get(streamName) ?? emptyFeedbackCounts()) };
+    let pending = 0;
+    for (const session of this.#sessions.values()) {
+      if (session.stream.name !== streamName || session.closed) continue;
+      if (session.isConnected) viewers++;
+      else pending++;
+    }
+    return { viewers, pending, ...(this.#totals.get(streamName) ?? emptyFeedbackCounts()) };
   }
 
   #totalsFor(streamName: string): FeedbackCounts {

@@ -229,6 +229,7 @@ export class Stream {
 export class StreamRegistry {
   readonly #streams = new Map<string, Stream>();
   readonly #onAdd: ((stream: Stream) => void)[] = [];
+  readonly #onRemove: ((stream: Stream) => void)[] = [];
 
   /** Adds a stream; its name must be new. */
   add(stream: Stream): Stream {
@@ -241,6 +242,20 @@ export class StreamRegistry {
   /** Calls `listener` with each stream added from now on: cameras at start, WHIP paths as they come. */
   onAdd(listener: (stream: Stream) => void): void {
     this.#onAdd.push(listener);
+  }
+
+  /** Calls `listener` with each stream removed (a WHIP path nobody configured, once unused), after it closed. */
+  onRemove(listener: (stream: Stream) => void): void {
+    this.#onRemove.push(listener);
+  }
+
+  /** Closes a stream (its readers end) and forgets it; unknown names are ignored. */
+  remove(name: string): void {
+    const stream = this.#streams.get(name);
+    if (!stream) return;
+    this.#streams.delete(name);
+    stream.close();
+    for (const listener of this.#onRemove) listener(stream);
   }
 
   /** The stream with this name, if any. */

@@ -15,9 +15,13 @@ import { addRemoteCandidates, remoteCredentials, RESTART_TIMEOUT_MS, restartIce 
 import { type DtlsRole, withBundleOnlyPorts } from "./offer.ts";
 import { iceFragment, isIceRestart, parseSdpFragment } from "./sdpfrag.ts";
 import { receiveAcrossRollovers } from "./werift_fixes/srtp_rollover.ts";
+import { type PendingLimits, PendingSessions } from "./pending.ts";
 
-/** A peer that never completes ICE and DTLS within this time is dropped. */
-const CONNECT_TIMEOUT_MS = 30_000;
+/** The bounds on one kind's sessions while they connect (from `[webrtc]`). */
+export interface SessionLimits extends PendingLimits {
+  /** A session whose ICE and DTLS are not up this long after its answer is dropped. */
+  handshakeTimeoutMs: number;
+}
 
 /** What a new session hands back to its client. */
 export interface SessionAnswer {
@@ -76,8 +80,9 @@ export abstract class PeerSession {
   /** Strong entity tag of the session's ICE state, without quotes: a new one per ICE restart. */
   etag = newEtag();
   #closed = false;
+  #connected = false;
   readonly #ended = Promise.withResolvers<void>();
-  readonly #connectTimer: ReturnType<typeof setTimeout>;
+  readonly #up = Promise.withResolvers<void>();
   protected readonly log: Logger;
 
   constructor(
@@ -90,14 +95,12 @@ export abstract class PeerSession {
     role: string,
   ) {
     this.log = log;
-    this.#connectTimer = setTimeout(() => {
-      this.log.info(`${path}/${this.id}: not connected after ${CONNECT_TIMEOUT_MS} ms, closing`);
-      this.close("never connected");
-    }, CONNECT_TIMEOUT_MS);
     pc.connectionStateChange.subscribe((state) => {
       if (state === "connected") {
-        clearTimeout(this.#connectTimer);
-        if (!this.#closed) this.connected();
+        if (this.#closed || this.#connected) return;
+        this.#connected = true;
+        this.#up.resolve();
+        this.connected();
       } else if (state === "failed" || state === "closed") {
         if (state === "failed" && !this.#closed) this.log.info(`${path}/${this.id}: ICE failed`);
         this.close(state === "failed" ? "ICE failed or consent expired" : "peer connection closed");
@@ -122,6 +125,16 @@ export abstract class PeerSession {
     return this.#closed;
   }
 
+  /** True once ICE and DTLS came up (it stays true after the session ends). */
+  get isConnected(): boolean {
+    return this.#connected;
+  }
+
+  /** Resolves when ICE and DTLS come up; never, for a session that ends before. */
+  get up(): Promise<void> {
+    return this.#up.promise;
+  }
+
   /** Called once ICE and DTLS are up. */
   protected abstract connected(): void;
 
@@ -132,7 +145,6 @@ export abstract class PeerSession {
   close(why = "closed"): void {
     if (this.#closed) return;
     this.#closed = true;
-    clearTimeout(this.#connectTimer);
     this.closing(why);
     this.#ended.resolve();
     this.pc.close().catch((err: Error) => this.log.warn(`${this.path}/${this.id}: close: ${err.message}`));
@@ -159,18 +171,32 @@ async function refusedAsBadOffer<T>(step: Promise<T>): Promise<T> {
  */
 export class PeerSessions<S extends PeerSession> {
   readonly #sessions = new Map<string, S>();
+  /** Sessions connecting, and tickets of offers being answered: see open(). */
+  readonly #pending: PendingSessions<S | object>;
   /** Tail of the gathering queue: see #gatherInTurn. */
   #gathering: Promise<unknown> = Promise.resolve();
 
   /**
    * @param kind "WHEP" or "WHIP", for error messages.
    * @param log the log of that kind's sessions.
+   * @param limits the bounds on sessions that have not connected yet.
    */
-  constructor(private readonly kind: string, private readonly log: Logger) {}
+  constructor(
+    private readonly kind: string,
+    private readonly log: Logger,
+    private readonly limits: SessionLimits,
+  ) {
+    this.#pending = new PendingSessions(limits, (entry) => entry instanceof PeerSession);
+  }
 
-  /** Sessions alive now. */
+  /** Sessions alive now, connected or not. */
   get size(): number {
     return this.#sessions.size;
+  }
+
+  /** Sessions answered or being answered that have not connected yet. */
+  get pending(): number {
+    return this.#pending.size;
   }
 
   /** Every live session. */
@@ -178,11 +204,46 @@ export class PeerSessions<S extends PeerSession> {
     return this.#sessions.values();
   }
 
-  /** Keeps a new session until it ends. */
-  add(session: S): S {
+  /**
+   * Makes a session for an offer from `address` with `make` (which answers it) and keeps it until it ends;
+   * resolves with what `make` resolved with.
+   * Room is made first among the sessions still connecting: the oldest from that address, then the oldest
+   * of all, are closed (UnavailableError when those in the way are all still being answered). The session
+   * must connect within the handshake timeout.
+   */
+  async open<R extends { session: S }>(address: string, make: () => Promise<R>): Promise<R> {
+    const room = this.#pending.makeRoom(address);
+    if (typeof room === "string") throw new UnavailableError(room, 2);
+    for (const victim of room) (victim as S).close("gave way to a newer connecting session");
+    const ticket = {};
+    this.#pending.add(ticket, address);
+    let made: R;
+    try {
+      made = await make();
+    } finally {
+      this.#pending.delete(ticket);
+    }
+    const { session } = made;
     this.#sessions.set(session.id, session);
-    session.ended.then(() => this.#sessions.delete(session.id));
-    return session;
+    const { handshakeTimeoutMs } = this.limits;
+    let deadline: ReturnType<typeof setTimeout> | undefined;
+    if (!session.isConnected) {
+      this.#pending.add(session, address);
+      deadline = setTimeout(() => {
+        this.log.info(`${session.path}/${session.id}: not connected after ${handshakeTimeoutMs} ms, closing`);
+        session.close("never connected");
+      }, handshakeTimeoutMs);
+      session.up.then(() => {
+        clearTimeout(deadline);
+        this.#pending.delete(session);
+      });
+    }
+    session.ended.then(() => {
+      clearTimeout(deadline);
+      this.#pending.delete(session);
+      this.#sessions.delete(session.id);
+    });
+    return made;
   }
 
   /**

@@ -67,13 +67,15 @@ const CLOSE_TOO_BIG = 1009;
 /**
  * Serves one signaling socket for `stream` until it closes; the session it made ends with it. A message
  * over MAX_SIGNAL_BYTES, or more than MAX_QUEUED_SIGNALS waiting, closes the socket; bad messages are
- * answered each, and logged to `refusals` (rate-limited).
+ * answered each, and logged to `refusals` (rate-limited). `address` is the client's, which bounds the sessions
+ * it may leave connecting (see PeerSessions.open).
  */
 export function serveSignaling(
   socket: WebSocket,
   stream: Stream,
   whep: WhepSessions,
   refusals: RateLimitedLog,
+  address: string,
 ): void {
   let sessionId: string | undefined;
   let closed = false;
@@ -93,7 +95,7 @@ export function serveSignaling(
     const message = parseSignal(data);
     if (message.type === "offer") {
       if (sessionId !== undefined) throw new BadRequestError("this socket already has a session");
-      const answer = await whep.create(stream, message.sdp);
+      const answer = await whep.create(stream, message.sdp, address);
       sessionId = answer.id;
       if (closed) return end();
       // `session` is ours, not the protocol's: the WHEP session URL, so a client can also DELETE it.

@@ -41,6 +41,7 @@ interface Report {
 /** What /api/streams/<name> shows under `webrtc`. */
 interface WebrtcFigures {
   viewers: number;
+  pending: number;
   nacks: number;
   retransmits: number;
   retransmits_suppressed: number;
@@ -116,6 +117,7 @@ Deno.test("WebRTC feedback: bounded NACK retransmission, capture-time sender rep
     await waitHealthy(base);
     assert.deepEqual(await figures(base), {
       viewers: 0,
+      pending: 0,
       nacks: 0,
       retransmits: 0,
       retransmits_suppressed: 0,

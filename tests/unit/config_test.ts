@@ -27,8 +27,15 @@ const LIBCAMERA_REASON = "must contain only A-Z a-z 0-9 _ / @ . : + - (a libcame
 
 Deno.test("an empty file means every default and no cameras", () => {
   assert.deepEqual(parseConfig(""), {
-    server: { listen: "0.0.0.0", port: 8080, logLevel: "info", publicIp: "" },
-    limits: { maxMemoryUsageMb: 512, readerQueueFrames: 90 },
+    server: {
+      listen: "0.0.0.0",
+      port: 8080,
+      logLevel: "info",
+      publicIp: "",
+      allowedOrigins: [],
+      allowedHosts: [],
+    },
+    limits: { maxMemoryUsageMb: 512, readerQueueFrames: 90, maxWsPlayersPerStream: 30, maxWsPlayers: 100 },
     supervisor: {
       stallTimeoutMs: 5000,
       restartDelayMs: 500,
@@ -42,10 +49,13 @@ Deno.test("an empty file means every default and no cameras", () => {
       udpPortMin: 0,
       udpPortMax: 0,
       maxClients: 30,
+      maxPending: 32,
+      maxPendingPerAddress: 8,
+      handshakeTimeoutMs: 10000,
     },
     auth: { publishTokens: [], viewTokens: [], apiReadTokens: [], apiChangeTokens: [] },
-    shm: { enabled: true, prefix: "edgecam", slotCount: 64, slotSize: 1_048_576, mode: 0o640 },
-    ingest: { unconfiguredPaths: true, secondPublisher: "replace" },
+    shm: { enabled: true, prefix: "edgecam", slotCount: 64, slotSize: 1_048_576, mode: 0o600 },
+    ingest: { unconfiguredPaths: true, secondPublisher: "replace", maxPaths: 8, pathIdleTimeoutMs: 30000 },
     cameras: [],
     paths: [],
   });
@@ -95,9 +105,13 @@ listen = "::"
 port = 0
 log_level = "debug"
 public_ip = "203.0.113.7"
+allowed_origins = ["https://nvr.example.org", "http://192.168.1.5:8080"]
+allowed_hosts = ["camera.lan", "10.0.0.9"]
 [limits]
 max_memory_usage_mb = 1024
 reader_queue_frames = 2
+max_ws_players_per_stream = 3
+max_ws_players = 7
 [supervisor]
 stall_timeout_ms = 500
 restart_delay_ms = 50
@@ -109,6 +123,9 @@ interfaces_exclude = ["docker0"]
 udp_port_min = 40000
 udp_port_max = 40100
 max_clients = 5
+max_pending = 6
+max_pending_per_address = 2
+handshake_timeout_ms = 5000
 [[webrtc.ice_servers]]
 urls = "stun:stun.example.org:3478"
 [[webrtc.ice_servers]]
@@ -150,6 +167,8 @@ token = "short:theirs"  # an upstream server's token follows its own rules
 [ingest]
 unconfigured_paths = false
 second_publisher = "refuse"
+max_paths = 3
+path_idle_timeout_ms = 60000
 [[paths]]
 name = "obs"
 codec = "vp8"
@@ -162,8 +181,15 @@ shm_name = "obs_ring"
 url = "http://10.0.0.2:8080/obs/whip"
 `);
   assert.deepEqual(config, {
-    server: { listen: "::", port: 0, logLevel: "debug", publicIp: "203.0.113.7" },
-    limits: { maxMemoryUsageMb: 1024, readerQueueFrames: 2 },
+    server: {
+      listen: "::",
+      port: 0,
+      logLevel: "debug",
+      publicIp: "203.0.113.7",
+      allowedOrigins: ["https://nvr.example.org", "http://192.168.1.5:8080"],
+      allowedHosts: ["camera.lan", "10.0.0.9"],
+    },
+    limits: { maxMemoryUsageMb: 1024, readerQueueFrames: 2, maxWsPlayersPerStream: 3, maxWsPlayers: 7 },
     supervisor: { stallTimeoutMs: 500, restartDelayMs: 50, restartDelayMaxMs: 50, maxRestartsPerMinute: 1 },
     webrtc: {
       iceServers: [
@@ -179,6 +205,9 @@ url = "http://10.0.0.2:8080/obs/whip"
       udpPortMin: 40000,
       udpPortMax: 40100,
       maxClients: 5,
+      maxPending: 6,
+      maxPendingPerAddress: 2,
+      handshakeTimeoutMs: 5000,
     },
     auth: {
       publishTokens: ["publish-0123456789abcdef"],
@@ -207,7 +236,7 @@ url = "http://10.0.0.2:8080/obs/whip"
       shmName: "video_stream",
       push: [{ url: "https://central.example.org/whip/pi1", token: "short:theirs" }],
     }],
-    ingest: { unconfiguredPaths: false, secondPublisher: "refuse" },
+    ingest: { unconfiguredPaths: false, secondPublisher: "refuse", maxPaths: 3, pathIdleTimeoutMs: 60000 },
     paths: [{
       name: "obs",
       codec: "vp8",
@@ -363,6 +392,24 @@ Deno.test("each bad value is one line: key path, value as JSON, reason", async (
     ]],
     ["max_clients 0", `[webrtc]\nmax_clients = 0`, [
       `webrtc.max_clients: 0 — must be an integer from 1 to 1000`,
+    ]],
+    ["more pending per address than pending", `[webrtc]\nmax_pending = 4\nmax_pending_per_address = 5`, [
+      `webrtc.max_pending_per_address: 5 — must be an integer from 1 to 4`,
+    ]],
+    ["a handshake timeout too short for ICE", `[webrtc]\nhandshake_timeout_ms = 100`, [
+      `webrtc.handshake_timeout_ms: 100 — must be an integer from 1000 to 60000`,
+    ]],
+    ["max_paths negative", `[ingest]\nmax_paths = -1`, [
+      `ingest.max_paths: -1 — must be an integer from 0 to 1000`,
+    ]],
+    ["an allowed origin with a path", `[server]\nallowed_origins = ["https://example.org/app"]`, [
+      `server.allowed_origins[0]: "https://example.org/app" — must be "*" or an origin such as "https://example.org" or "http://192.168.1.5:8080"`,
+    ]],
+    ["an allowed host with a port", `[server]\nallowed_hosts = ["camera.lan:8080"]`, [
+      `server.allowed_hosts[0]: "camera.lan:8080" — must be "*", a host name such as "camera.lan" or an IP address (without port)`,
+    ]],
+    ["max_ws_players 0", `[limits]\nmax_ws_players = 0`, [
+      `limits.max_ws_players: 0 — must be an integer from 1 to 10000`,
     ]],
     ["webrtc_port out of range", `[[cameras]]\nname = "a"\nwebrtc_port = 70000`, [
       `cameras[0].webrtc_port: 70000 — must be an integer from 0 to 65535`,
