@@ -99,11 +99,17 @@ export class AccessPolicy {
     }
   }
 
+  /** True when this request needs a token (its kind, or its stream, has tokens configured). */
+  guarded(request: AccessRequest): boolean {
+    return this.#acceptedFor(request) !== undefined;
+  }
+
   /**
    * Whether `presented` (the token the request carried, if any) may do what `request` asks. Every
    * accepted digest is compared, in constant time, whatever matched before: the time taken depends on
    * the number of configured tokens only, never on which one (or how much of one) was right.
    */
+
   decide(request: AccessRequest, presented: string | undefined): Decision {
     const accepted = this.#acceptedFor(request);
     if (accepted === undefined) return { allow: true, why: "open" };

@@ -56,6 +56,11 @@ export class PreconditionFailedError extends Error {
   override name = "PreconditionFailedError";
 }
 
+/** The request needs no token but comes from somewhere the service does not serve (a foreign page or Host). */
+export class ForbiddenError extends Error {
+  override name = "ForbiddenError";
+}
+
 /**
  * The request carries no token accepted for what it asks. One message whatever was wrong (no token, a
  * wrong one, one of another kind): the refusal must not tell a guesser which part to change.

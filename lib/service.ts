@@ -5,6 +5,7 @@
 import { AccessPolicy } from "./auth.ts";
 import type { Config } from "./config/schema.ts";
 import { Log, type Logger } from "./log.ts";
+import { machineHosts, OriginPolicy } from "./origin.ts";
 import { MemoryGuard } from "./stream/memory_guard.ts";
 import { removeStaleRings, ShmOutput } from "./outputs/shm.ts";
 import { ringObjectName } from "./shm/layout.ts";
@@ -33,6 +34,8 @@ export interface ServiceContext {
   access: AccessPolicy;
   /** Shared-memory rings, by stream name. */
   shm: ReadonlyMap<string, ShmOutput>;
+  /** Which pages and Host names may use what needs no token. */
+  origins: OriginPolicy;
   /** The service's log, at `server.log_level`. */
   log: Log;
 }
@@ -116,6 +119,8 @@ export async function startService(config: Config, http: HttpHandlers): Promise<
   log.info(`WebRTC host candidates: ${startup.iceAdditionalHostAddresses!.join(", ") || "none"}`);
   const access = new AccessPolicy(config.auth, [...config.cameras, ...config.paths]);
   logAccess(access, log);
+  const origins = new OriginPolicy(config.server, () => machineHosts(publicIp));
+  logOrigins(origins, log);
   const pushes = startPushes(config, streams, iceOptions, serviceLog);
   const ctx: ServiceContext = {
     pushes: (name: string) => (pushes.get(name) ?? []).map((p) => p.status),
@@ -127,6 +132,7 @@ export async function startService(config: Config, http: HttpHandlers): Promise<
     iceLinks: iceServerLinks(webrtc.iceServers),
     log: serviceLog,
     access,
+    origins,
     shm,
   };
   const server = Deno.serve({
@@ -230,6 +236,18 @@ function logAccess(access: AccessPolicy, log: Logger): void {
     return `${k.kind} ${state}${streams.length > 0 ? ` (own tokens: ${streams.join(", ")})` : ""}`;
   });
   log.info(`Bearer tokens: ${parts.join(", ")}`);
+}
+
+/** Warns at start when the origin rules are switched off: any page on the web may then use open doors. */
+function logOrigins(origins: OriginPolicy, log: Logger): void {
+  if (origins.anyOrigin) {
+    log.warn(
+      'server.allowed_origins = ["*"]: any web page a visitor opens may use what needs no token here',
+    );
+  }
+  if (origins.anyHost) {
+    log.warn('server.allowed_hosts = ["*"]: DNS rebinding can reach what needs no token here');
+  }
 }
 
 /** The URLs a person can open: the LAN addresses when listening on every interface. */

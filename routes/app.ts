@@ -1,10 +1,10 @@
 /**
- * The whole HTTP surface in one Hono app: CORS, the token check, every route, errors mapped to statuses.
+ * The whole HTTP surface in one Hono app: the token, origin and CORS check, every route, errors mapped to
+ * statuses.
  */
 import { Hono } from "hono";
 import { NotFoundError } from "../lib/errors.ts";
-import { accessFor, requireToken } from "./auth.ts";
-import { cors } from "./cors.ts";
+import { accessFor, admit } from "./auth.ts";
 import type { HttpHandlers } from "../lib/service.ts";
 import type { ServiceContext } from "./context.ts";
 import { errorResponse } from "./errors.ts";
@@ -16,21 +16,17 @@ import { whepRoutes } from "./whep.ts";
 import { whipRoutes } from "./whip.ts";
 import { wsRoutes } from "./ws.ts";
 
-/** Paths a page on another origin calls (WHEP, WHIP, the JSON `/offer`): they answer with CORS headers. */
-const CORS_PATHS = ["/whep/*", "/:stream/whep", "/whip/*", "/:path/whip", "/offer"];
-
 /** The whole HTTP surface: every route, behind the token check, with domain errors mapped in one place. */
 export function createApp(ctx: ServiceContext): Hono {
   const app = new Hono();
-  // Middleware runs in the order it is added: CORS first, so a refusal by the token check below still
-  // carries the headers and a page on another origin can read its status.
-  for (const path of CORS_PATHS) app.use(path, cors);
-  // One check in front of every route: a route added later is guarded without anyone remembering to.
+  // One check in front of every route (tokens, origins, CORS): a route added later is guarded without
+  // anyone remembering to.
   const defaultStream = () => ctx.streams.all()[0]?.name;
   app.use(
     "*",
-    requireToken(
+    admit(
       ctx.access,
+      ctx.origins,
       (method, path, query) => accessFor(method, path, query, defaultStream),
       ctx.log.logger("auth"),
     ),

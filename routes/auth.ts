@@ -1,12 +1,15 @@
 /**
- * Bearer-token checks for the HTTP surface: which kind of request each route is, where the token is read
- * from, and the middleware that refuses with UnauthorizedError (routes/errors.ts makes it a 401). The
- * decision itself is lib/auth.ts's.
+ * Who may use the HTTP surface: which kind of request each route is, where the token is read from, and the
+ * middleware that refuses a missing token (401) or, for what needs none, a foreign page or Host (403). The
+ * decisions themselves are lib/auth.ts's and lib/origin.ts's.
  */
 import type { Context, MiddlewareHandler } from "hono";
 import type { AccessPolicy, AccessRequest } from "../lib/auth.ts";
-import { UnauthorizedError } from "../lib/errors.ts";
+import { ForbiddenError, UnauthorizedError } from "../lib/errors.ts";
 import { type Logger, RateLimitedLog } from "../lib/log.ts";
+import type { OriginPolicy } from "../lib/origin.ts";
+import { setCorsHeaders } from "./cors.ts";
+import { errorResponse } from "./errors.ts";
 
 // A scanner trying tokens must not flood the journal; the count of held-back lines is still reported.
 
@@ -40,6 +43,10 @@ export function accessFor(
   const s = segments(path);
   const stream = (kind: AccessRequest["kind"], name: string | undefined): AccessRequest =>
     name === undefined ? { kind } : { kind, stream: name };
+  const reads = method === "GET" || method === "HEAD";
+  // In the order routes/app.ts mounts the routes: `GET /ws/whep` is the WebSocket player of a stream
+  // named "whep", not the WHEP alias of a stream named "ws".
+  if (reads && s[0] === "ws" && s.length === 2) return stream("view", s[1]);
   // WHEP endpoint and sessions: /whep/<stream>[/<session>], /<stream>/whep.
   if (s[0] === "whep" && (s.length === 2 || s.length === 3)) return stream("view", s[1]);
   if (s.length === 2 && s[1] === "whep") return stream("view", s[0]);
@@ -48,8 +55,6 @@ export function accessFor(
   if (s.length === 2 && s[1] === "whip") return stream("publish", s[0]);
   if (path === "/offer") return stream("view", query.get("stream") ?? defaultStream());
   if (s[0] === "ws" && s[1] === "signal" && s.length === 3) return stream("view", s[2]);
-  if (s[0] === "ws" && s.length === 2) return stream("view", s[1]);
-  const reads = method === "GET" || method === "HEAD";
   // systemd and load balancers probe /health; the page is plain files (what it fetches is guarded).
   if (reads && (path === "/health" || path === "/" || path.startsWith("/static/"))) return undefined;
   return { kind: reads ? "api_read" : "api_change" };
@@ -70,29 +75,61 @@ export function presentedToken(
 }
 
 /**
- * Middleware that lets a request through when `policy` allows it, else throws UnauthorizedError.
- * `classify` says what the request asks (undefined = open); by default {@link accessFor}. Refusals go
- * to `log`, rate-limited.
+ * Middleware in front of every route: a request that needs a token (see {@link accessFor} and the
+ * policy) must carry an accepted one, else 401; a request that needs none must pass the origin rules
+ * (lib/origin.ts), else 403. CORS follows from the same decision: any page may send a token-bearing
+ * request (WHIP/WHEP players on other origins), only allowed pages may use what is open. A preflight has
+ * no effect and is never refused; it is allowed by the same rules, judged by the method it announces.
+ * Refusals go to `log`, rate-limited.
  */
-export function requireToken(
+export function admit(
   policy: AccessPolicy,
+  origins: OriginPolicy,
   classify: (method: string, path: string, query: URLSearchParams) => AccessRequest | undefined,
   log: Logger,
 ): MiddlewareHandler {
   // One budget per app (per service): two services in one process do not share their log lines.
   const refusals = new RateLimitedLog((msg) => log.info(msg));
+  // Answered here, not thrown: a 401 must carry CORS headers so a page on another origin can read it.
+  const refuse = (err: Error, allowOrigin?: string) => {
+    const res = errorResponse(err, log);
+    if (allowOrigin !== undefined) setCorsHeaders(res.headers, allowOrigin);
+    return res;
+  };
   return async (c: Context, next: () => Promise<void>) => {
     const query = new URL(c.req.url).searchParams;
-    const request = classify(c.req.method, c.req.path, query);
-    if (request !== undefined) {
-      const decision = policy.decide(request, presentedToken(c.req.header("authorization"), query));
-      if (!decision.allow) {
+    const preflight = c.req.method === "OPTIONS";
+    // A preflight is judged as the request it announces; a plain OPTIONS (WHIP §4.2) as a read.
+    const method = preflight ? c.req.header("access-control-request-method") ?? "GET" : c.req.method;
+    const request = classify(method, c.req.path, query);
+    const origin = c.req.header("origin");
+    const host = c.req.header("host");
+    let allowOrigin: string | undefined;
+    if (request !== undefined && policy.guarded(request)) {
+      allowOrigin = "*";
+      const decision = preflight
+        ? undefined
+        : policy.decide(request, presentedToken(c.req.header("authorization"), query));
+      if (decision && !decision.allow) {
         // The path only, never the query: it may hold the token that was refused.
         const what = request.stream === undefined ? request.kind : `${request.kind} ${request.stream}`;
         refusals.write(`401 ${c.req.method} ${c.req.path} (${what}): ${decision.why}`);
-        throw new UnauthorizedError();
+        return refuse(new UnauthorizedError(), allowOrigin);
+      }
+    } else if (origin === undefined) {
+      // Not a browser's cross-origin call: the media doors keep the headers WHIP/WHEP tools look for.
+      if (request?.kind === "view" || request?.kind === "publish") allowOrigin = "*";
+    } else if (origins.originAllowed(origin, host)) {
+      allowOrigin = origins.anyOrigin ? "*" : origin;
+    }
+    if (!preflight && !(request !== undefined && policy.guarded(request))) {
+      const refusal = origins.refusal(host, origin);
+      if (refusal !== undefined) {
+        refusals.write(`403 ${c.req.method} ${c.req.path}: ${refusal}`);
+        return refuse(new ForbiddenError(refusal));
       }
     }
     await next();
+    if (allowOrigin !== undefined) setCorsHeaders(c.res.headers, allowOrigin);
   };
 }

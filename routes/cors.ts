@@ -1,22 +1,21 @@
 /**
- * CORS for the doors a page on another origin calls (WHEP, WHIP, the JSON `/offer`): the headers
- * that let it play, read the session URL and send its Bearer token.
+ * CORS headers: what lets a page on another origin call WHEP, WHIP and the API, read the session URL and
+ * send its Bearer token. Which origin is allowed is decided in routes/auth.ts.
  */
-import type { Context } from "hono";
 
-/** Sent on every WHEP and WHIP response so a page on another origin can play and read the session URL. */
+/** Sent with every allowed cross-origin answer, whatever the origin allowed. */
 const CORS_HEADERS: Record<string, string> = {
-  "Access-Control-Allow-Origin": "*",
   "Access-Control-Allow-Methods": "POST, GET, PATCH, DELETE, OPTIONS",
   "Access-Control-Allow-Headers": "Authorization, If-Match, Content-Type",
   "Access-Control-Expose-Headers": "Location, ETag, Link, Accept-Patch",
 };
 
 /**
- * Adds the CORS headers after the handler, so error responses (a 401 included) carry them too and a
- * page can read why. Authorization is allowed: a page on another origin sends its Bearer token.
+ * Lets `allowOrigin` (`*`, or the one origin the request came from) read the response. A response that
+ * names one origin varies with the Origin header, which caches must know.
  */
-export async function cors(c: Context, next: () => Promise<void>): Promise<void> {
-  await next();
-  for (const [name, value] of Object.entries(CORS_HEADERS)) c.res.headers.set(name, value);
+export function setCorsHeaders(headers: Headers, allowOrigin: string): void {
+  headers.set("Access-Control-Allow-Origin", allowOrigin);
+  for (const [name, value] of Object.entries(CORS_HEADERS)) headers.set(name, value);
+  if (allowOrigin !== "*") headers.append("Vary", "Origin");
 }

@@ -4,6 +4,7 @@
 import {
   BadRequestError,
   ConflictError,
+  ForbiddenError,
   NotFoundError,
   PreconditionFailedError,
   PreconditionRequiredError,
@@ -27,6 +28,7 @@ export function errorResponse(err: unknown, log: Logger): Response {
   if (err instanceof UnauthorizedError) {
     return text(401, message, { "WWW-Authenticate": 'Bearer realm="edgecam"' });
   }
+  if (err instanceof ForbiddenError) return text(403, message);
   if (err instanceof NotFoundError) return text(404, message);
   if (err instanceof BadRequestError) return text(400, message);
   if (err instanceof UnsupportedError) return text(422, message);

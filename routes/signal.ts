@@ -6,7 +6,7 @@ import { BadRequestError, NotFoundError } from "../lib/errors.ts";
 import { RateLimitedLog } from "../lib/log.ts";
 import type { Stream } from "../lib/stream/stream.ts";
 import { serveSignaling } from "../lib/webrtc/signaling.ts";
-import { requireToken } from "./auth.ts";
+import { admit } from "./auth.ts";
 import { clientAddress, requireStream, type ServiceContext } from "./context.ts";
 import { errorResponse } from "./errors.ts";
 
@@ -48,7 +48,7 @@ export function cameraSignalApp(ctx: ServiceContext, streamName: string): Hono {
   // Everything on this port is this camera's signaling: viewing it takes a view token, as on the main port.
   app.use(
     "*",
-    requireToken(ctx.access, () => ({ kind: "view", stream: streamName }), ctx.log.logger("auth")),
+    admit(ctx.access, ctx.origins, () => ({ kind: "view", stream: streamName }), ctx.log.logger("auth")),
   );
   const refusals = signalRefusals(ctx);
   app.get("/ws", (c) => upgrade(c, ctx, requireStream(ctx, streamName), refusals));

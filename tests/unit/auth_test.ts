@@ -130,6 +130,12 @@ Deno.test("accessFor: every route's kind; only /health, the page, its files and 
     ["POST", "/whep/front", { kind: "view", stream: "front" }],
     ["GET", "/whep/front", { kind: "view", stream: "front" }],
     ["POST", "/rear/whep", { kind: "view", stream: "rear" }],
+    // Names that are also route words resolve as the router mounts the routes: ws, then WHEP, then WHIP.
+    ["GET", "/ws/whep", { kind: "view", stream: "whep" }],
+    ["GET", "/ws/whip", { kind: "view", stream: "whip" }],
+    ["POST", "/ws/whep", { kind: "view", stream: "ws" }],
+    ["POST", "/ws/whip", { kind: "publish", stream: "ws" }],
+    ["POST", "/whip/whep", { kind: "view", stream: "whip" }],
     ["PATCH", "/whep/front/abc", { kind: "view", stream: "front" }],
     ["DELETE", "/whep/front/abc", { kind: "view", stream: "front" }],
     ["GET", "/whep/front/abc", { kind: "view", stream: "front" }],
