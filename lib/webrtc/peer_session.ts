@@ -14,6 +14,7 @@ import type { IceOptions } from "./ice.ts";
 import { addRemoteCandidates, remoteCredentials, RESTART_TIMEOUT_MS, restartIce } from "./ice_restart.ts";
 import { type DtlsRole, withBundleOnlyPorts } from "./offer.ts";
 import { iceFragment, isIceRestart, parseSdpFragment } from "./sdpfrag.ts";
+import { releaseSrtpContexts } from "./werift_fixes/srtp_aes_cm.ts";
 import { receiveAcrossRollovers } from "./werift_fixes/srtp_rollover.ts";
 import { type PendingLimits, PendingSessions } from "./pending.ts";
 
@@ -63,14 +64,16 @@ export function gatheringComplete(pc: RTCPeerConnection): Promise<void> {
 }
 
 /**
- * werift's DTLS and SRTP corrections, for every transport of a peer: see dtls_client.ts, dtls_server.ts
- * and srtp_rollover.ts (each applies only to the side the role makes). Call before ICE can connect.
+ * werift's DTLS and SRTP corrections, for every transport of a peer: see dtls_client.ts, dtls_server.ts,
+ * srtp_rollover.ts (each applies only to the side the role makes) and srtp_aes_cm.ts. Call before ICE
+ * can connect.
  */
 export function correctTransports(pc: RTCPeerConnection): void {
   for (const transport of pc.dtlsTransports) {
     handleServerHandshakesOnce(transport);
     handleClientHandshakesOnce(transport);
     receiveAcrossRollovers(transport);
+    releaseSrtpContexts(transport);
   }
 }
 
