@@ -15,6 +15,7 @@ import { Stream, StreamRegistry } from "./stream/stream.ts";
 import { type IceOptions, iceServerLinks, peerIceOptions } from "./webrtc/ice.ts";
 import { type PushStatus, WhipPush } from "./outputs/push.ts";
 import { WhepSessions } from "./outputs/whep.ts";
+import { WsPlayers } from "./outputs/ws_player.ts";
 import { type IngestSettings, WhipSessions } from "./ingest/publishers.ts";
 import type { Codec } from "./stream/access_unit.ts";
 import type { SecondPublisher } from "./ingest/path.ts";
@@ -36,6 +37,8 @@ export interface ServiceContext {
   shm: ReadonlyMap<string, ShmOutput>;
   /** Which pages and Host names may use what needs no token. */
   origins: OriginPolicy;
+  /** The WebSocket players, within `[limits]`. */
+  players: WsPlayers;
   /** The service's log, at `server.log_level`. */
   log: Log;
 }
@@ -133,6 +136,7 @@ export async function startService(config: Config, http: HttpHandlers): Promise<
     log: serviceLog,
     access,
     origins,
+    players: new WsPlayers(config.limits, serviceLog),
     shm,
   };
   const server = Deno.serve({

@@ -31,6 +31,8 @@ export interface StreamSummary {
   last_frame_ms: number | null;
   pid: number | null;
   webrtc: WebrtcSummary;
+  /** WebSocket players (jmuxer format) of the stream now. */
+  ws_players: number;
   /** The stream's shared-memory ring, or null when it has none. */
   shm: ShmRingStatus | null;
   /** WHIP push targets of this stream and where each one is. */
@@ -58,6 +60,7 @@ export interface WebrtcSummary {
 /** What the outputs of one stream report, next to the stream's own figures. */
 export interface OutputFigures {
   webrtc: WebrtcStreamStats;
+  wsPlayers: number;
   shm: ShmRingStatus | null;
   push: PushStatus[];
 }
@@ -95,6 +98,7 @@ export function summarizeStream(stream: Stream, outputs: OutputFigures, now = Da
       plis: webrtc.plis,
       firs: webrtc.firs,
     },
+    ws_players: outputs.wsPlayers,
     shm: outputs.shm,
     push: outputs.push,
   };

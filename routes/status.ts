@@ -11,6 +11,7 @@ export function statusRoutes(ctx: ServiceContext): Hono {
   const app = new Hono();
   const outputsOf = (stream: Stream) => ({
     webrtc: ctx.whep.stats(stream.name),
+    wsPlayers: ctx.players.count(stream.name),
     shm: ctx.shm.get(stream.name)?.status() ?? null,
     push: ctx.pushes(stream.name),
   });

@@ -3,10 +3,9 @@
  */
 import { Hono } from "hono";
 import { BadRequestError, UnsupportedError } from "../lib/errors.ts";
-import { pipeStreamToWebSocket } from "../lib/outputs/ws_player.ts";
 import { requireStream, type ServiceContext } from "./context.ts";
 
-/** `GET /ws/<stream>`: the jmuxer-style WebSocket player output (H.264 only). */
+/** `GET /ws/<stream>`: the jmuxer-style WebSocket player output (H.264 only), within the player limits. */
 export function wsRoutes(ctx: ServiceContext): Hono {
   const app = new Hono();
   app.get("/ws/:name", (c) => {
@@ -19,9 +18,13 @@ export function wsRoutes(ctx: ServiceContext): Hono {
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
       throw new BadRequestError("expected a WebSocket upgrade request");
     }
+    const release = ctx.players.admit(stream);
     const { socket, response } = Deno.upgradeWebSocket(c.req.raw);
     socket.binaryType = "arraybuffer";
-    socket.addEventListener("open", () => void pipeStreamToWebSocket(stream, socket));
+    socket.addEventListener("open", () => void ctx.players.play(stream, socket));
+    // A client that goes before the socket opens frees its place too.
+    socket.addEventListener("close", release);
+    socket.addEventListener("error", release);
     return response;
   });
   return app;

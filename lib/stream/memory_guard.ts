@@ -54,7 +54,7 @@ export class MemoryGuard {
     let cuts = 0;
     for (const stream of this.streams.all()) {
       for (const reader of stream.readers) {
-        if (level !== "normal" && reader.queued > 1) {
+        if (level !== "normal" && (reader.queued > 1 || reader.backlogBytes() > 0)) {
           reader.cutToKeyframe();
           cuts++;
         }

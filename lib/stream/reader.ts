@@ -23,6 +23,11 @@ export class Reader {
 
   readonly #onClose: (reader: Reader) => void;
   readonly #onKeyframeNeeded: () => void;
+  /**
+   * Bytes the consumer holds outside the queue (a WebSocket's unsent messages): the memory guard cuts a
+   * reader with such a backlog as it cuts one with a queue.
+   */
+  backlogBytes: () => number = () => 0;
 
   /**
    * @param capacity most access units held before this reader skips to the next keyframe.
