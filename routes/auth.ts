@@ -130,6 +130,6 @@ export function admit(
       }
     }
     await next();
-    if (allowOrigin !== undefined) setCorsHeaders(c.res.headers, allowOrigin);
+    if (allowOrigin !== undefined || preflight) setCorsHeaders(c.res.headers, allowOrigin);
   };
 }

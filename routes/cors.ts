@@ -3,7 +3,7 @@
  * send its Bearer token. Which origin is allowed is decided in routes/auth.ts.
  */
 
-/** Sent with every allowed cross-origin answer, whatever the origin allowed. */
+/** What a page may send and read, on every answer that has CORS headers. */
 const CORS_HEADERS: Record<string, string> = {
   "Access-Control-Allow-Methods": "POST, GET, PATCH, DELETE, OPTIONS",
   "Access-Control-Allow-Headers": "Authorization, If-Match, Content-Type",
@@ -11,11 +11,14 @@ const CORS_HEADERS: Record<string, string> = {
 };
 
 /**
- * Lets `allowOrigin` (`*`, or the one origin the request came from) read the response. A response that
- * names one origin varies with the Origin header, which caches must know.
+ * The CORS headers of an answer: what may be sent and read, always (a preflight from a page that is not
+ * allowed learns nothing from them), and, when `allowOrigin` is given (`*`, or the one origin the request
+ * came from), the permission to read it. An answer that names one origin varies with Origin, which caches
+ * must know.
  */
-export function setCorsHeaders(headers: Headers, allowOrigin: string): void {
-  headers.set("Access-Control-Allow-Origin", allowOrigin);
+export function setCorsHeaders(headers: Headers, allowOrigin: string | undefined): void {
   for (const [name, value] of Object.entries(CORS_HEADERS)) headers.set(name, value);
+  if (allowOrigin === undefined) return;
+  headers.set("Access-Control-Allow-Origin", allowOrigin);
   if (allowOrigin !== "*") headers.append("Vary", "Origin");
 }

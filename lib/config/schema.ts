@@ -126,6 +126,8 @@ export interface WebrtcConfig {
   maxPendingPerAddress: number;
   /** A session whose ICE and DTLS are not up this long after its answer is dropped. */
   handshakeTimeoutMs: number;
+  /** Whether remote candidates with mDNS names (`….local`) are resolved and used. */
+  mdnsCandidates: boolean;
 }
 
 /** `[shm]`: the shared-memory rings local programs read (docs/shm.md). */

@@ -106,6 +106,7 @@ export function readWebrtc(r: TableReader): WebrtcConfig {
   const maxPending = r.integer("max_pending", 32, 1, 1000);
   const maxPendingPerAddress = r.integer("max_pending_per_address", 8, 1, maxPending);
   const handshakeTimeoutMs = r.integer("handshake_timeout_ms", 10000, 1000, 60000);
+  const mdnsCandidates = r.boolean("mdns_candidates", false);
   r.rejectUnknown();
   return {
     iceServers,
@@ -117,6 +118,7 @@ export function readWebrtc(r: TableReader): WebrtcConfig {
     maxPending,
     maxPendingPerAddress,
     handshakeTimeoutMs,
+    mdnsCandidates,
   };
 }
 

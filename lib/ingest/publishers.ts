@@ -20,6 +20,7 @@ import { IngestPath, type PathRules, type Publisher } from "./path.ts";
 import { Stream, type StreamRegistry } from "../stream/stream.ts";
 import { frameDecoder, FrameReassembler } from "./depacketize.ts";
 import type { IceOptions } from "../webrtc/ice.ts";
+import type { RemoteCandidates } from "../webrtc/candidates.ts";
 import { chooseIngest, type IngestChoice, parseVideoOffer } from "../webrtc/offer.ts";
 import {
   type IceRestartAnswer,
@@ -246,7 +247,7 @@ export class WhipSessions {
     try {
       const { session, sdp } = await this.#sessions.open(
         address,
-        () => this.#answer(name, offer, offerSdp, choice),
+        (candidates) => this.#answer(name, offer, offerSdp, choice, candidates),
       );
       return { id: session.id, etag: session.etag, sdp, ended: session.ended };
     } finally {
@@ -259,13 +260,14 @@ export class WhipSessions {
     offer: ReturnType<typeof parseVideoOffer>,
     offerSdp: string,
     choice: IngestChoice,
+    candidates: RemoteCandidates,
   ): Promise<{ session: WhipSession; sdp: string }> {
     const ice = this.iceOptions();
     const pc = new RTCPeerConnection({ codecs: codecsFor(choice), ...ice });
     try {
       const video = pc.addTransceiver("video", { direction: "recvonly" });
       const audio = choice.audio ? pc.addTransceiver("audio", { direction: "recvonly" }) : undefined;
-      const sdp = await this.#sessions.answer(pc, offerSdp, offer.dtlsRole, ice);
+      const sdp = await this.#sessions.answer(pc, offerSdp, offer.dtlsRole, ice, candidates);
       // Made only now: a path nobody managed to publish to does not linger in status.
       const ingest = this.#paths.get(name) ??
         this.#addPath(name, choice.codec, this.settings.defaultRules);

@@ -22,6 +22,7 @@ import {
   type SessionAnswer,
   type SessionLimits,
 } from "../webrtc/peer_session.ts";
+import type { RemoteCandidates } from "../webrtc/candidates.ts";
 import { forwardAudio, sendAccessUnits, StreamPacketizer } from "../webrtc/rtp/packetizer.ts";
 import {
   emptyFeedbackCounts,
@@ -151,7 +152,10 @@ export class WhepSessions {
         5,
       );
     }
-    const { session, sdp } = await this.#sessions.open(address, () => this.#answer(stream, offer, offerSdp));
+    const { session, sdp } = await this.#sessions.open(
+      address,
+      (candidates) => this.#answer(stream, offer, offerSdp, candidates),
+    );
     return { id: session.id, etag: session.etag, sdp, ended: session.ended };
   }
 
@@ -170,6 +174,7 @@ export class WhepSessions {
     stream: Stream,
     offer: VideoOffer,
     offerSdp: string,
+    candidates: RemoteCandidates,
   ): Promise<{ session: WhepSession; sdp: string }> {
     const offered = chooseCodec(offer, stream.codec, stream.format?.profileLevelId);
     // The offer's own payload type and fmtp, so werift's exact fmtp match negotiates it.
@@ -187,7 +192,7 @@ export class WhepSessions {
     try {
       const transceiver = pc.addTransceiver("video", { direction: "sendonly" });
       const audioSender = opus ? pc.addTransceiver("audio", { direction: "sendonly" }).sender : undefined;
-      const answer = await this.#sessions.answer(pc, offerSdp, offer.dtlsRole, ice);
+      const answer = await this.#sessions.answer(pc, offerSdp, offer.dtlsRole, ice, candidates);
       const session: WhepSession = new WhepSession(
         stream,
         pc,

@@ -17,11 +17,14 @@ import { iceFragment, isIceRestart, parseSdpFragment } from "./sdpfrag.ts";
 import { releaseSrtpContexts } from "./werift_fixes/srtp_aes_cm.ts";
 import { receiveAcrossRollovers } from "./werift_fixes/srtp_rollover.ts";
 import { type PendingLimits, PendingSessions } from "./pending.ts";
+import { RemoteCandidates } from "./candidates.ts";
 
 /** The bounds on one kind's sessions while they connect (from `[webrtc]`). */
 export interface SessionLimits extends PendingLimits {
   /** A session whose ICE and DTLS are not up this long after its answer is dropped. */
   handshakeTimeoutMs: number;
+  /** Whether remote candidates with mDNS names (`….local`) are resolved and used. */
+  mdnsCandidates: boolean;
 }
 
 /** What a new session hands back to its client. */
@@ -176,6 +179,8 @@ export class PeerSessions<S extends PeerSession> {
   readonly #sessions = new Map<string, S>();
   /** Sessions connecting, and tickets of offers being answered: see open(). */
   readonly #pending: PendingSessions<S | object>;
+  /** Each session's remote candidates so far, judged against its client's address. */
+  readonly #candidates = new WeakMap<S, RemoteCandidates>();
   /** Tail of the gathering queue: see #gatherInTurn. */
   #gathering: Promise<unknown> = Promise.resolve();
 
@@ -209,24 +214,30 @@ export class PeerSessions<S extends PeerSession> {
 
   /**
    * Makes a session for an offer from `address` with `make` (which answers it) and keeps it until it ends;
-   * resolves with what `make` resolved with.
+   * resolves with what `make` resolved with. `make` gets the session's remote-candidate rules (see
+   * candidates.ts) to answer with.
    * Room is made first among the sessions still connecting: the oldest from that address, then the oldest
    * of all, are closed (UnavailableError when those in the way are all still being answered). The session
    * must connect within the handshake timeout.
    */
-  async open<R extends { session: S }>(address: string, make: () => Promise<R>): Promise<R> {
+  async open<R extends { session: S }>(
+    address: string,
+    make: (candidates: RemoteCandidates) => Promise<R>,
+  ): Promise<R> {
     const room = this.#pending.makeRoom(address);
     if (typeof room === "string") throw new UnavailableError(room, 2);
     for (const victim of room) (victim as S).close("gave way to a newer connecting session");
     const ticket = {};
     this.#pending.add(ticket, address);
+    const candidates = new RemoteCandidates(address, this.limits.mdnsCandidates);
     let made: R;
     try {
-      made = await make();
+      made = await make(candidates);
     } finally {
       this.#pending.delete(ticket);
     }
     const { session } = made;
+    this.#candidates.set(session, candidates);
     this.#sessions.set(session.id, session);
     const { handshakeTimeoutMs } = this.limits;
     let deadline: ReturnType<typeof setTimeout> | undefined;
@@ -250,12 +261,20 @@ export class PeerSessions<S extends PeerSession> {
   }
 
   /**
-   * Answers an offer on a peer whose transceivers are set up: takes the DTLS role the offer asks for
+   * Answers an offer on a peer whose transceivers are set up, with only the offer's candidates that
+   * `candidates` takes: takes the DTLS role the offer asks for
    * (RFC 8842 §5.3; werift's answerer would always be the client), applies werift's corrections, and
    * resolves with the answer once it holds every server candidate (WHIP §4.3.2).
    */
-  async answer(pc: RTCPeerConnection, offerSdp: string, role: DtlsRole, ice: IceOptions): Promise<string> {
-    await refusedAsBadOffer(pc.setRemoteDescription({ type: "offer", sdp: withBundleOnlyPorts(offerSdp) }));
+  async answer(
+    pc: RTCPeerConnection,
+    offerSdp: string,
+    role: DtlsRole,
+    ice: IceOptions,
+    candidates: RemoteCandidates,
+  ): Promise<string> {
+    const sdp = withBundleOnlyPorts(candidates.offer(offerSdp));
+    await refusedAsBadOffer(pc.setRemoteDescription({ type: "offer", sdp }));
     for (const transport of pc.dtlsTransports) transport.role = role;
     correctTransports(pc);
     await this.#gatherInTurn(ice, async () => {
@@ -309,15 +328,16 @@ export class PeerSessions<S extends PeerSession> {
     const [dtls] = session.pc.dtlsTransports;
     if (!dtls) throw new BadRequestError("the session has no transport");
     const ice = dtls.iceTransport;
+    const remote = this.#candidates.get(session)!.take(fragment.candidates);
     if (!isIceRestart(fragment, remoteCredentials(ice))) {
-      addRemoteCandidates(ice, fragment.candidates);
+      addRemoteCandidates(ice, remote);
       return undefined;
     }
     const log = this.log;
     const restarted = await restartIce(
       ice,
       dtls.state === "connected",
-      { ufrag: fragment.ufrag!, pwd: fragment.pwd!, candidates: fragment.candidates },
+      { ufrag: fragment.ufrag!, pwd: fragment.pwd!, candidates: remote },
       () => {
         log.info(`${path}/${id}: ICE restart not connected after ${RESTART_TIMEOUT_MS} ms, closing`);
         session.close("ICE restart never connected");

@@ -82,7 +82,8 @@ Deno.test("bad requests get a 400 with a one-line reason on every door, never a 
     await t.step("a client that goes away mid-body is no server error", async () => {
       const { hostname, port } = new URL(edgecam.url);
       const conn = await Deno.connect({ hostname, port: Number(port) });
-      const head = "POST /whep/front HTTP/1.1\r\nHost: x\r\nContent-Type: application/sdp\r\n" +
+      const head =
+        `POST /whep/front HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/sdp\r\n` +
         "Content-Length: 5000\r\n\r\nv=0\r\n";
       await conn.write(new TextEncoder().encode(head));
       await new Promise((r) => setTimeout(r, 200));

@@ -52,6 +52,7 @@ Deno.test("an empty file means every default and no cameras", () => {
       maxPending: 32,
       maxPendingPerAddress: 8,
       handshakeTimeoutMs: 10000,
+      mdnsCandidates: false,
     },
     auth: { publishTokens: [], viewTokens: [], apiReadTokens: [], apiChangeTokens: [] },
     shm: { enabled: true, prefix: "edgecam", slotCount: 64, slotSize: 1_048_576, mode: 0o600 },
@@ -126,6 +127,7 @@ max_clients = 5
 max_pending = 6
 max_pending_per_address = 2
 handshake_timeout_ms = 5000
+mdns_candidates = true
 [[webrtc.ice_servers]]
 urls = "stun:stun.example.org:3478"
 [[webrtc.ice_servers]]
@@ -208,6 +210,7 @@ url = "http://10.0.0.2:8080/obs/whip"
       maxPending: 6,
       maxPendingPerAddress: 2,
       handshakeTimeoutMs: 5000,
+      mdnsCandidates: true,
     },
     auth: {
       publishTokens: ["publish-0123456789abcdef"],
