@@ -39,6 +39,8 @@ export interface ServiceContext {
   origins: OriginPolicy;
   /** The WebSocket players, within `[limits]`. */
   players: WsPlayers;
+  /** True once the service is stopping: every request is then refused. */
+  stopping: () => boolean;
   /** The service's log, at `server.log_level`. */
   log: Log;
 }
@@ -92,9 +94,11 @@ export async function startService(config: Config, http: HttpHandlers): Promise<
     log.error(`cannot list GStreamer elements (${err.message}): install gstreamer1.0-tools`);
     return new Set<string>();
   });
+  let stopping = false;
   streams.onAdd((stream) => {
     const name = ringName(config, stream.name);
-    if (name === undefined) return;
+    // A path made while stopping gets no ring: rings are closed once, at the end of stop().
+    if (name === undefined || stopping) return;
     const { slotCount, slotSize, mode } = config.shm;
     shm.set(stream.name, new ShmOutput(stream, { name, slotCount, slotSize, mode }, serviceLog));
   });
@@ -137,6 +141,7 @@ export async function startService(config: Config, http: HttpHandlers): Promise<
     access,
     origins,
     players: new WsPlayers(config.limits, serviceLog),
+    stopping: () => stopping,
     shm,
   };
   const server = Deno.serve({
@@ -161,16 +166,41 @@ export async function startService(config: Config, http: HttpHandlers): Promise<
     addr: server.addr,
     log: serviceLog,
     async stop() {
+      // Nothing new first: requests are refused and no new connection is taken, so no session or path
+      // can appear once the rings are closed.
+      stopping = true;
+      const serversDown = Promise.all([server, ...signalServers].map((s) => s.shutdown()));
       memory.stop();
-      await Promise.all([...pushes.values()].flat().map((p) => p.stop()));
       whep.closeAll();
       whip.closeAll();
-      await Promise.all([...cameras.values()].map((c) => c.stop()));
+      // Then every push and camera at once, under one deadline: a slow push target or a camera slow to
+      // die cannot keep the rings from being closed (and so removed) before the process exits.
+      const outputs = [...[...pushes.values()].flat(), ...cameras.values()].map((o) => o.stop());
+      if (!await withinDeadline(Promise.all(outputs), STOP_OUTPUTS_MS)) {
+        log.warn(`pushes and cameras not all stopped after ${STOP_OUTPUTS_MS} ms; closing the rings anyway`);
+      }
       for (const ring of shm.values()) ring.close();
       for (const stream of streams.all()) stream.close();
-      await Promise.all([server, ...signalServers].map((s) => s.shutdown()));
+      // Connections still open (a WebSocket whose client does not answer the close) are not waited for.
+      await withinDeadline(serversDown, STOP_SERVERS_MS);
     },
   };
+}
+
+/** Longest stop() waits for pushes and cameras before it closes the rings. */
+const STOP_OUTPUTS_MS = 2500;
+/** Longest stop() then waits for the HTTP servers' open connections. */
+const STOP_SERVERS_MS = 1000;
+
+/** Resolves true when `work` settles within `ms`, false when the time ran out first. */
+async function withinDeadline(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), ms));
+  try {
+    return await Promise.race([work.then(() => true, () => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**

@@ -6,7 +6,7 @@ import { Hono } from "hono";
 import { NotFoundError } from "../lib/errors.ts";
 import { accessFor, admit } from "./auth.ts";
 import type { HttpHandlers } from "../lib/service.ts";
-import type { ServiceContext } from "./context.ts";
+import { type ServiceContext, whileRunning } from "./context.ts";
 import { errorResponse } from "./errors.ts";
 import { offerRoutes } from "./offer.ts";
 import { cameraSignalApp, signalRoutes } from "./signal.ts";
@@ -19,6 +19,7 @@ import { wsRoutes } from "./ws.ts";
 /** The whole HTTP surface: every route, behind the token check, with domain errors mapped in one place. */
 export function createApp(ctx: ServiceContext): Hono {
   const app = new Hono();
+  app.use("*", whileRunning(ctx));
   // One check in front of every route (tokens, origins, CORS): a route added later is guarded without
   // anyone remembering to.
   const defaultStream = () => ctx.streams.all()[0]?.name;

@@ -1,6 +1,6 @@
 /** What every handler shares: the running service's context, finding a stream by name, the client's address. */
-import type { Context } from "hono";
-import { NotFoundError } from "../lib/errors.ts";
+import type { Context, MiddlewareHandler } from "hono";
+import { NotFoundError, UnavailableError } from "../lib/errors.ts";
 import type { ServiceContext } from "../lib/service.ts";
 import type { Stream } from "../lib/stream/stream.ts";
 
@@ -20,4 +20,12 @@ export function requireStream(ctx: ServiceContext, name: string): Stream {
 export function clientAddress(c: Context): string {
   const remote = (c.env as Deno.ServeHandlerInfo<Deno.NetAddr> | undefined)?.remoteAddr;
   return remote?.hostname ?? "unknown";
+}
+
+/** Middleware that refuses every request (503) once the service is stopping: a session or path made then would outlive its rings. */
+export function whileRunning(ctx: ServiceContext): MiddlewareHandler {
+  return async (_c, next) => {
+    if (ctx.stopping()) throw new UnavailableError("edgecam is shutting down", 5);
+    await next();
+  };
 }

@@ -7,7 +7,7 @@ import { RateLimitedLog } from "../lib/log.ts";
 import type { Stream } from "../lib/stream/stream.ts";
 import { serveSignaling } from "../lib/webrtc/signaling.ts";
 import { admit } from "./auth.ts";
-import { clientAddress, requireStream, type ServiceContext } from "./context.ts";
+import { clientAddress, requireStream, type ServiceContext, whileRunning } from "./context.ts";
 import { errorResponse } from "./errors.ts";
 
 /** The log of refused signaling messages of one app, rate-limited. */
@@ -45,6 +45,7 @@ export function signalRoutes(ctx: ServiceContext): Hono {
  */
 export function cameraSignalApp(ctx: ServiceContext, streamName: string): Hono {
   const app = new Hono();
+  app.use("*", whileRunning(ctx));
   // Everything on this port is this camera's signaling: viewing it takes a view token, as on the main port.
   app.use(
     "*",

@@ -181,6 +181,8 @@ export class PeerSessions<S extends PeerSession> {
   readonly #pending: PendingSessions<S | object>;
   /** Each session's remote candidates so far, judged against its client's address. */
   readonly #candidates = new WeakMap<S, RemoteCandidates>();
+  /** Set by closeAll: the service is stopping. */
+  #closed = false;
   /** Tail of the gathering queue: see #gatherInTurn. */
   #gathering: Promise<unknown> = Promise.resolve();
 
@@ -237,6 +239,11 @@ export class PeerSessions<S extends PeerSession> {
       this.#pending.delete(ticket);
     }
     const { session } = made;
+    if (this.#closed) {
+      // Answered while the service stopped: it would outlive everything it feeds or reads.
+      session.close("shutdown");
+      throw new UnavailableError("edgecam is shutting down", 5);
+    }
     this.#candidates.set(session, candidates);
     this.#sessions.set(session.id, session);
     const { handshakeTimeoutMs } = this.limits;
@@ -356,8 +363,9 @@ export class PeerSessions<S extends PeerSession> {
     this.get(path, id).close("DELETE");
   }
 
-  /** Ends every session (service shutdown). */
+  /** Ends every session and takes no new one (service shutdown). */
   closeAll(): void {
+    this.#closed = true;
     for (const session of [...this.#sessions.values()]) session.close("shutdown");
   }
 }
