@@ -1,6 +1,6 @@
 /** What every handler shares: the running service's context, finding a stream by name, the client's address. */
 import type { Context, MiddlewareHandler } from "hono";
-import { NotFoundError, UnavailableError } from "../lib/errors.ts";
+import { BadRequestError, NotFoundError, UnavailableError } from "../lib/errors.ts";
 import type { ServiceContext } from "../lib/service.ts";
 import type { Stream } from "../lib/stream/stream.ts";
 
@@ -28,4 +28,19 @@ export function whileRunning(ctx: ServiceContext): MiddlewareHandler {
     if (ctx.stopping()) throw new UnavailableError("edgecam is shutting down", 5);
     await next();
   };
+}
+
+/**
+ * Upgrades the request to a WebSocket, or refuses it with BadRequestError: a request that is no upgrade,
+ * or one whose handshake Deno rejects (no Sec-WebSocket-Key, a wrong version), is the client's fault.
+ */
+export function upgradeWebSocket(c: Context): { socket: WebSocket; response: Response } {
+  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+    throw new BadRequestError("expected a WebSocket upgrade request");
+  }
+  try {
+    return Deno.upgradeWebSocket(c.req.raw);
+  } catch (err) {
+    throw new BadRequestError(`not a valid WebSocket upgrade: ${(err as Error).message.split("\n")[0]}`);
+  }
 }

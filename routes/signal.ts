@@ -2,12 +2,18 @@
  * The WebSocket JSON signaling door: per stream at `/ws/signal/<name>`, and on a camera's own port.
  */
 import { type Context, Hono } from "hono";
-import { BadRequestError, NotFoundError } from "../lib/errors.ts";
+import { NotFoundError } from "../lib/errors.ts";
 import { RateLimitedLog } from "../lib/log.ts";
 import type { Stream } from "../lib/stream/stream.ts";
 import { serveSignaling } from "../lib/webrtc/signaling.ts";
 import { admit } from "./auth.ts";
-import { clientAddress, requireStream, type ServiceContext, whileRunning } from "./context.ts";
+import {
+  clientAddress,
+  requireStream,
+  type ServiceContext,
+  upgradeWebSocket,
+  whileRunning,
+} from "./context.ts";
 import { errorResponse } from "./errors.ts";
 
 /** The log of refused signaling messages of one app, rate-limited. */
@@ -21,12 +27,9 @@ function signalRefusals(ctx: ServiceContext): RateLimitedLog {
  * lines for bad messages, shared by all its sockets so many sockets cannot flood the journal either.
  */
 function upgrade(c: Context, ctx: ServiceContext, stream: Stream, refusals: RateLimitedLog): Response {
-  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-    throw new BadRequestError("expected a WebSocket upgrade request");
-  }
   // Read before the upgrade: the request's connection info is gone once the socket takes it over.
   const address = clientAddress(c);
-  const { socket, response } = Deno.upgradeWebSocket(c.req.raw);
+  const { socket, response } = upgradeWebSocket(c);
   serveSignaling(socket, stream, ctx.whep, refusals, address);
   return response;
 }

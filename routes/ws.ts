@@ -2,8 +2,8 @@
  * The WebSocket player door: `GET /ws/<stream>` upgrades to the jmuxer WebSocket format.
  */
 import { Hono } from "hono";
-import { BadRequestError, UnsupportedError } from "../lib/errors.ts";
-import { requireStream, type ServiceContext } from "./context.ts";
+import { UnsupportedError } from "../lib/errors.ts";
+import { requireStream, type ServiceContext, upgradeWebSocket } from "./context.ts";
 
 /** `GET /ws/<stream>`: the jmuxer-style WebSocket player output (H.264 only), within the player limits. */
 export function wsRoutes(ctx: ServiceContext): Hono {
@@ -15,11 +15,15 @@ export function wsRoutes(ctx: ServiceContext): Hono {
         `stream "${stream.name}" is ${stream.codec.toUpperCase()}; the WebSocket player carries H.264 only (watch it over WHEP)`,
       );
     }
-    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-      throw new BadRequestError("expected a WebSocket upgrade request");
-    }
     const release = ctx.players.admit(stream);
-    const { socket, response } = Deno.upgradeWebSocket(c.req.raw);
+    let upgraded;
+    try {
+      upgraded = upgradeWebSocket(c);
+    } catch (err) {
+      release();
+      throw err;
+    }
+    const { socket, response } = upgraded;
     socket.binaryType = "arraybuffer";
     socket.addEventListener("open", () => void ctx.players.play(stream, socket));
     // A client that goes before the socket opens frees its place too.

@@ -15,6 +15,7 @@ import { candidateTypes, type IceOptions, parseIceServerLinks } from "../webrtc/
 import { DEFAULT_PROFILE_LEVEL_ID } from "../webrtc/offer.ts";
 import { iceFragment, parseSdpFragment } from "../webrtc/sdpfrag.ts";
 import { correctTransports, gatheringComplete } from "../webrtc/peer_session.ts";
+import { withoutImplicitStun } from "../webrtc/werift_fixes/default_stun.ts";
 import { forwardAudio, sendAccessUnits, StreamPacketizer } from "../webrtc/rtp/packetizer.ts";
 import { emptyFeedbackCounts, senderFeedback, ViewerRtp } from "../webrtc/rtp/viewer_rtp.ts";
 import { boundedText, fetchUpstream, sessionUrl, UpstreamRefusedError } from "./push_http.ts";
@@ -170,6 +171,7 @@ export class WhipPush {
       // §4.6: the server's ICE servers, used for this session's gathering, which starts only now.
       const servers = parseIceServerLinks(res.headers.get("link"));
       if (servers.length > 0) pc.setConfiguration({ iceServers: servers });
+      withoutImplicitStun(pc, [...(ice.iceServers ?? []), ...servers]);
       correctTransports(pc);
       await pc.setLocalDescription(offer);
       await pc.setRemoteDescription({ type: "answer", sdp: body });

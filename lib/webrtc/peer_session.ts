@@ -16,6 +16,7 @@ import { type DtlsRole, withBundleOnlyPorts } from "./offer.ts";
 import { iceFragment, isIceRestart, parseSdpFragment } from "./sdpfrag.ts";
 import { releaseSrtpContexts } from "./werift_fixes/srtp_aes_cm.ts";
 import { receiveAcrossRollovers } from "./werift_fixes/srtp_rollover.ts";
+import { withoutImplicitStun } from "./werift_fixes/default_stun.ts";
 import { type PendingLimits, PendingSessions } from "./pending.ts";
 import { RemoteCandidates } from "./candidates.ts";
 
@@ -282,6 +283,7 @@ export class PeerSessions<S extends PeerSession> {
   ): Promise<string> {
     const sdp = withBundleOnlyPorts(candidates.offer(offerSdp));
     await refusedAsBadOffer(pc.setRemoteDescription({ type: "offer", sdp }));
+    withoutImplicitStun(pc, ice.iceServers);
     for (const transport of pc.dtlsTransports) transport.role = role;
     correctTransports(pc);
     await this.#gatherInTurn(ice, async () => {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { startEdgecam, waitHealthy } from "../helpers/edgecam.ts";
+import { getJson, startEdgecam, waitHealthy } from "../helpers/edgecam.ts";
 import { WhepViewer } from "../helpers/whep_client.ts";
 import { WhipPublisher } from "../helpers/whip_client.ts";
 
@@ -22,7 +22,11 @@ const MUTATIONS: Mutation[] = [
 ];
 
 Deno.test("bad requests get a 400 with a one-line reason on every door, never a 500 or a stack", async (t) => {
-  const edgecam = await startEdgecam({ path: "config.toml" });
+  // The shipped config, with rings of its own so another edgecam on the machine cannot interfere.
+  const shipped = await Deno.readTextFile(new URL("../../config.toml", import.meta.url));
+  const edgecam = await startEdgecam({
+    toml: shipped.replace(/^prefix = "edgecam"/m, `prefix = "badreq-${crypto.randomUUID().slice(0, 8)}"`),
+  });
   try {
     await waitHealthy(edgecam.url);
     const viewer = new WhepViewer({ audio: true });
@@ -78,6 +82,16 @@ Deno.test("bad requests get a 400 with a one-line reason on every door, never a 
       }
       const streams = await (await fetch(`${edgecam.url}/api/streams`)).json() as { name: string }[];
       assert.deepEqual(streams.map((s) => s.name).sort(), ["front", "rear"]);
+    });
+    await t.step("a WebSocket upgrade without a valid handshake is 400 on both WebSocket doors", async () => {
+      for (const path of ["/ws/front", "/ws/signal/front"]) {
+        const res = await fetch(`${edgecam.url}${path}`, { headers: { Upgrade: "websocket" } });
+        const body = await res.text();
+        assert.equal(res.status, 400, `${path}: ${body}`);
+        assert.match(body, /not a valid WebSocket upgrade/);
+      }
+      const { body } = await getJson<{ ws_players: number }>(`${edgecam.url}/api/streams/front`);
+      assert.equal(body.ws_players, 0, "the refused player's place was given back");
     });
     await t.step("a client that goes away mid-body is no server error", async () => {
       const { hostname, port } = new URL(edgecam.url);
