@@ -1,7 +1,7 @@
 /**
  * Sessions that are connecting (answered, or being answered, and not yet up) hold nothing a real viewer
- * needs: they are bounded per client address and in all, and the oldest gives way to a newcomer, so a
- * client that POSTs offers it never completes cannot lock anyone out.
+ * needs: they are bounded per client address and in all, and the oldest of the busiest address gives way
+ * to a newcomer, so clients that POST offers they never complete cannot lock anyone out.
  */
 
 /** The bounds on connecting sessions (`[webrtc]` max_pending, max_pending_per_address). */
@@ -36,7 +36,8 @@ export class PendingSessions<T> {
 
   /**
    * What must give way before one more entry from `address` fits: the address's oldest while it is at
-   * its own bound, then the oldest of all while the total is at its bound. A string says why there is
+   * its own bound, then the oldest of the address with the most entries while the total is at its bound.
+   * A string says why there is
    * no room: the entries in the way cannot give way (all are still being answered).
    */
   makeRoom(address: string): T[] | string {
@@ -55,11 +56,30 @@ export class PendingSessions<T> {
       victims.add(victim);
     }
     while (this.#entries.size - victims.size >= maxPending) {
-      const victim = oldest();
+      const victim = this.#heaviest(victims);
       if (victim === undefined) return `${maxPending} sessions are connecting (webrtc.max_pending)`;
       victims.add(victim);
     }
     return [...victims];
+  }
+
+  /**
+   * The oldest evictable entry of the address with the most entries left: a flood gives way before a
+   * client that sent one offer, however the flood is spread in time.
+   */
+  #heaviest(victims: Set<T>): T | undefined {
+    const counts = new Map<string, number>();
+    const oldest = new Map<string, T>();
+    for (const [entry, from] of this.#entries) {
+      if (victims.has(entry)) continue;
+      counts.set(from, (counts.get(from) ?? 0) + 1);
+      if (!oldest.has(from) && this.evictable(entry)) oldest.set(from, entry);
+    }
+    let best: string | undefined;
+    for (const from of oldest.keys()) {
+      if (best === undefined || counts.get(from)! > counts.get(best)!) best = from;
+    }
+    return best === undefined ? undefined : oldest.get(best);
   }
 
   /** Adds an entry as the newest. */

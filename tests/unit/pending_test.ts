@@ -25,10 +25,16 @@ Deno.test("connecting sessions: who gives way to one more from an address", asyn
       expect: [],
     },
     {
-      what: "the total at its bound: the oldest of all, whoever sent it",
+      what: "the total at its bound, one session each: the oldest of all",
       entries: [["s1", "B"], ["s2", "C"], ["s3", "D"], ["s4", "E"]],
       from: "A",
       expect: ["s1"],
+    },
+    {
+      what: "the total at its bound: the busiest address gives way, not the lone older client",
+      entries: [["s1", "B"], ["s2", "F"], ["s3", "F"], ["s4", "E"]],
+      from: "A",
+      expect: ["s2"],
     },
     {
       what: "both bounds: the address's oldest counts toward the total too",
