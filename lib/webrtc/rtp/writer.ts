@@ -4,9 +4,10 @@
  * encrypts through a per-SSRC state looked up by string key, all for a viewer that needs none of it:
  * we number, cache and answer NACKs ourselves. That overhead was most of the per-viewer CPU.
  *
- * With AEAD_AES_128_GCM (what Chromium and werift pick) the packet is sealed here, from the session
- * key and salt werift derived after the DTLS handshake (RFC 7714 §8.1). Any other profile goes
- * through werift's SRTP session, which then keeps its own rollover counter for this SSRC.
+ * With AEAD_AES_128_GCM (what werift peers pick) the packet is sealed here, from the session key and
+ * salt werift derived after the DTLS handshake (RFC 7714 §8.1). Any other profile goes through werift's
+ * SRTP session, which then keeps its own rollover counter for this SSRC. Chromium, the DTLS server for
+ * our answers, picks AES_CM_128_HMAC_SHA1_80: browser viewers take that slower path (see srtp_aes_cm.ts).
  */
 import { Buffer } from "node:buffer";
 import type { Logger } from "../../log.ts";
