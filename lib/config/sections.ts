@@ -85,7 +85,7 @@ export function readSupervisor(r: TableReader): SupervisorConfig {
   // A cap below the first delay would make the backoff shrink; the cap's range starts at the delay.
   const restartDelayMaxMs = r.integer("restart_delay_max_ms", 30000, restartDelayMs, 600000);
   // Ten a second is already past anything but a crash loop, which is what the ceiling is for.
-  const maxRestartsPerMinute = r.integer("max_restarts_per_minute", 20, 1, 600);
+  const maxRestartsPerMinute = r.integer("max_restarts_per_minute", 30, 1, 600);
   r.rejectUnknown();
   return { stallTimeoutMs, restartDelayMs, restartDelayMaxMs, maxRestartsPerMinute };
 }

@@ -93,7 +93,7 @@ function busiestWindow(restartTimes: number[]): number {
   );
 }
 
-Deno.test("the restart policy over a camera's life (default ceiling of 20 a minute)", async (t) => {
+Deno.test("the restart policy over a camera's life (a ceiling of 20 a minute)", async (t) => {
   const policy: RestartPolicy = { initialMs: 500, maxMs: 30000, maxPerMinute: 20 };
   await t.step(
     "killed 2.5 s into every run: each restart after the initial delay, the ceiling never reached",

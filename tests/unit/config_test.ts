@@ -40,7 +40,7 @@ Deno.test("an empty file means every default and no cameras", () => {
       stallTimeoutMs: 5000,
       restartDelayMs: 500,
       restartDelayMaxMs: 30000,
-      maxRestartsPerMinute: 20,
+      maxRestartsPerMinute: 30,
     },
     webrtc: {
       iceServers: [],
