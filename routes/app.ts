@@ -7,7 +7,7 @@ import { NotFoundError } from "../lib/errors.ts";
 import { accessFor, admit } from "./auth.ts";
 import type { HttpHandlers } from "../lib/service.ts";
 import { type ServiceContext, whileRunning } from "./context.ts";
-import { errorResponse } from "./errors.ts";
+import { bugLog, errorResponse } from "./errors.ts";
 import { offerRoutes } from "./offer.ts";
 import { cameraSignalApp, signalRoutes } from "./signal.ts";
 import { staticRoutes } from "./static.ts";
@@ -39,7 +39,7 @@ export function createApp(ctx: ServiceContext): Hono {
   app.route("/", whepRoutes(ctx));
   app.route("/", whipRoutes(ctx));
   app.route("/", staticRoutes());
-  const log = ctx.log.logger("http");
+  const log = bugLog(ctx.log.logger("http"));
   app.notFound((c) => errorResponse(new NotFoundError(`no route for ${c.req.method} ${c.req.path}`), log));
   app.onError((err) => errorResponse(err, log));
   return app;

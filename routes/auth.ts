@@ -9,7 +9,7 @@ import { ForbiddenError, UnauthorizedError } from "../lib/errors.ts";
 import { type Logger, RateLimitedLog } from "../lib/log.ts";
 import type { OriginPolicy } from "../lib/origin.ts";
 import { setCorsHeaders } from "./cors.ts";
-import { errorResponse } from "./errors.ts";
+import { bugLog, errorResponse } from "./errors.ts";
 
 // A scanner trying tokens must not flood the journal; the count of held-back lines is still reported.
 
@@ -90,9 +90,10 @@ export function admit(
 ): MiddlewareHandler {
   // One budget per app (per service): two services in one process do not share their log lines.
   const refusals = new RateLimitedLog((msg) => log.info(msg));
+  const bugs = bugLog(log);
   // Answered here, not thrown: a 401 must carry CORS headers so a page on another origin can read it.
   const refuse = (err: Error, allowOrigin?: string) => {
-    const res = errorResponse(err, log);
+    const res = errorResponse(err, bugs);
     if (allowOrigin !== undefined) setCorsHeaders(res.headers, allowOrigin);
     return res;
   };

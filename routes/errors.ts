@@ -15,13 +15,27 @@ import {
   UnsupportedError,
   UnsupportedMediaTypeError,
 } from "../lib/errors.ts";
-import type { Logger } from "../lib/log.ts";
+import { type Logger, RateLimitedLog } from "../lib/log.ts";
+
+/** Where a bug's stack goes: a Logger, or a rate-limited one (see bugLog). */
+export interface BugLog {
+  error(msg: string): void;
+}
+
+/**
+ * A log for the bugs one app meets, rate-limited: a request that hits a bug can be sent in a loop by
+ * anyone, and must not flood the journal.
+ */
+export function bugLog(log: Logger): BugLog {
+  const limited = new RateLimitedLog((msg) => log.error(msg));
+  return { error: (msg) => limited.write(msg) };
+}
 
 /**
  * The one place a domain error becomes an HTTP status, with a one-line text body; what maps to no
  * status is a bug, logged to `log` with its stack.
  */
-export function errorResponse(err: unknown, log: Logger): Response {
+export function errorResponse(err: unknown, log: BugLog): Response {
   const message = err instanceof Error ? err.message.split("\n")[0] : String(err);
   // RFC 6750 §3: a 401 names the scheme. No error="invalid_token": that would tell a wrong token from
   // a missing one.

@@ -14,7 +14,7 @@ import {
   upgradeWebSocket,
   whileRunning,
 } from "./context.ts";
-import { errorResponse } from "./errors.ts";
+import { bugLog, errorResponse } from "./errors.ts";
 
 /** The log of refused signaling messages of one app, rate-limited. */
 function signalRefusals(ctx: ServiceContext): RateLimitedLog {
@@ -56,7 +56,7 @@ export function cameraSignalApp(ctx: ServiceContext, streamName: string): Hono {
   );
   const refusals = signalRefusals(ctx);
   app.get("/ws", (c) => upgrade(c, ctx, requireStream(ctx, streamName), refusals));
-  const log = ctx.log.logger("http");
+  const log = bugLog(ctx.log.logger("http"));
   app.notFound((c) => errorResponse(new NotFoundError(`no route for ${c.req.method} ${c.req.path}`), log));
   app.onError((err) => errorResponse(err, log));
   return app;
