@@ -24,7 +24,14 @@ const SECRET_KEY = /^auth$|token|credential|password|secret/i;
 export function problem(path: string, value: unknown, reason: string): string {
   // Not even the length: a bad token fixed by trimming a character would have had it told.
   if (SECRET_PATH.test(path)) return `${path}: <redacted> — ${reason}`;
-  const json = JSON.stringify(value, (key, v) => SECRET_KEY.test(key) ? "<redacted>" : v) ?? String(value);
+  let json: string;
+  try {
+    json = JSON.stringify(value, (key, v) => SECRET_KEY.test(key) ? "<redacted>" : v) ?? String(value);
+  } catch {
+    // JSON.stringify recurses through a replacer: a table thousands deep (a dotted key or header of that
+    // many parts, which smol-toml does not bound) overflows the stack, and the problem line must survive.
+    json = "(nested too deeply to show)";
+  }
   // A whole table as the value would make an unreadable line.
   const shown = json.length > 80 ? `${json.slice(0, 77)}...` : json;
   return `${path}: ${shown} — ${reason}`;

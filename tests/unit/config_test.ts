@@ -834,6 +834,21 @@ Deno.test("a TOML syntax error is one problem naming line and column", () => {
   ]);
 });
 
+Deno.test("a table nested thousands deep is one problem line, not a stack overflow", async (t) => {
+  // smol-toml bounds the nesting of arrays and inline tables, not of dotted keys and table headers.
+  const parts = (name: string) => Array(20_000).fill(name).join(".");
+  await t.step("dotted key", () => {
+    assert.deepEqual(problemsOf(() => parseConfig(`${parts("server")} = 1`)), [
+      "server.server: (nested too deeply to show) — unknown key",
+    ]);
+  });
+  await t.step("table header", () => {
+    assert.deepEqual(problemsOf(() => parseConfig(`[${parts("limits")}]`)), [
+      "limits.limits: (nested too deeply to show) — unknown key",
+    ]);
+  });
+});
+
 Deno.test("validateConfig refuses a document that is not a table", () => {
   assert.deepEqual(problemsOf(() => validateConfig([1])), [`config: [1] — must be a table`]);
 });
