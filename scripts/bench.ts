@@ -6,6 +6,9 @@
 //   deno task bench webrtc --paths stock     only werift's stock path (edgecam, stock), in a fresh process
 //   deno task bench shm                      shared-memory ring latency to a C reader, writer CPU
 //   deno task bench whip                     one 720p30 WHIP publisher fanned out to 1 and 10 viewers
+//   deno task bench reliability              faults and bad input (scripts/bench/reliability.ts), not in
+//     [--only kills,http,fuzz,slow,floods,soak] [--kills 100] [--requests 3000] [--fuzz-runs 1000000]
+//     [--soak-minutes 60]                    "every part": the soak alone takes an hour
 import { parseArgs } from "node:util";
 import { parseConfig } from "../lib/config/load.ts";
 import { AnnexBSplitter } from "../lib/media/h264/annexb.ts";
@@ -14,6 +17,7 @@ import { startService } from "../lib/service.ts";
 import { httpHandlers } from "../routes/app.ts";
 import { buildPipeline } from "../lib/cameras/gstreamer.ts";
 import { GST_LAUNCH } from "../lib/cameras/supervisor.ts";
+import { RELIABILITY_PARTS, reliabilityBench, type ReliabilityPart } from "./bench/reliability.ts";
 import { shmBench } from "./bench/shm.ts";
 import { median, percentile } from "./bench/stats.ts";
 import {
@@ -146,12 +150,28 @@ encoder = "x264"
 const PARTS = ["parse", "ws", "webrtc", "whip", "shm"];
 const { values, positionals } = parseArgs({
   args: Deno.args,
-  options: { viewers: { type: "string" }, paths: { type: "string" } },
+  options: {
+    viewers: { type: "string" },
+    paths: { type: "string" },
+    only: { type: "string" },
+    kills: { type: "string", default: "100" },
+    requests: { type: "string", default: "3000" },
+    "fuzz-runs": { type: "string", default: "1000000" },
+    "soak-minutes": { type: "string", default: "60" },
+  },
   allowPositionals: true,
 });
 const parts = positionals.length ? positionals : PARTS;
 for (const part of parts) {
-  if (!PARTS.includes(part)) throw new Error(`unknown part "${part}": choose from ${PARTS.join(", ")}`);
+  if (!PARTS.includes(part) && part !== "reliability") {
+    throw new Error(`unknown part "${part}": choose from ${[...PARTS, "reliability"].join(", ")}`);
+  }
+}
+const reliabilityParts = (values.only?.split(",") ?? RELIABILITY_PARTS) as ReliabilityPart[];
+for (const part of reliabilityParts) {
+  if (!RELIABILITY_PARTS.includes(part)) {
+    throw new Error(`unknown reliability part "${part}": choose from ${RELIABILITY_PARTS.join(", ")}`);
+  }
 }
 const viewerCounts = values.viewers?.split(",").map(Number) ?? DEFAULT_VIEWER_COUNTS;
 if (!viewerCounts.every((n) => Number.isInteger(n) && n > 0)) {
@@ -173,5 +193,13 @@ const lines = [
   ...parts.includes("webrtc") ? await webrtcBench(viewerCounts, webrtcPaths) : [],
   ...parts.includes("shm") ? await shmBench() : [],
   ...parts.includes("whip") ? await whipBench([1, 10]) : [],
+  ...parts.includes("reliability")
+    ? await reliabilityBench(reliabilityParts, {
+      kills: Number(values.kills),
+      requests: Number(values.requests),
+      fuzzRuns: Number(values["fuzz-runs"]),
+      soakMinutes: Number(values["soak-minutes"]),
+    })
+    : [],
 ];
 console.log(lines.join("\n"));
