@@ -12,6 +12,7 @@
 //   soak    a viewer joining and leaving every few seconds for --minutes: the RSS slope, leaked sessions,
 //           the delay's drift
 import { RTCPeerConnection, useH264, useOPUS } from "werift";
+import { stalledUpgrade } from "../../tests/helpers/ws_player.ts";
 import { healthy, startChurnService, vmRssKb, watchOnce } from "./churn.ts";
 import { median, percentile, slope } from "./stats.ts";
 
@@ -150,25 +151,6 @@ async function realOffers(): Promise<{ whep: string; whip: string }> {
   await viewer.close();
   await publisher.close();
   return offers;
-}
-
-/**
- * A WebSocket upgrade on a raw connection that is then never read: what a frozen tab or a hostile
- * client leaves on a server. Resolves with the connection and the status line's code.
- */
-async function stalledUpgrade(url: string, path: string): Promise<{ conn: Deno.TcpConn; status: number }> {
-  const { hostname, port } = new URL(url);
-  const conn = await Deno.connect({ hostname, port: Number(port) });
-  await conn.write(new TextEncoder().encode(
-    `GET ${path} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-      `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
-  ));
-  const head = new Uint8Array(512);
-  const n = await conn.read(head);
-  const status = Number(
-    /^HTTP\/1\.1 (\d+)/.exec(new TextDecoder().decode(head.subarray(0, n ?? 0)))?.[1] ?? 0,
-  );
-  return { conn, status };
 }
 
 /** Time from `killedAt` to the first frame after the gap the kill made; undefined while there is none. */

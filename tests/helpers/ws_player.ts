@@ -44,3 +44,25 @@ export class WsPlayer {
     await this.closed;
   }
 }
+
+/**
+ * A WebSocket upgrade on a raw connection that is then never read: what a frozen tab or a hostile
+ * client leaves on a server. Resolves with the connection and the status line's code.
+ */
+export async function stalledUpgrade(
+  url: string,
+  path: string,
+): Promise<{ conn: Deno.TcpConn; status: number }> {
+  const { hostname, port } = new URL(url);
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  await conn.write(new TextEncoder().encode(
+    `GET ${path} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+  ));
+  const head = new Uint8Array(512);
+  const n = await conn.read(head);
+  const status = Number(
+    /^HTTP\/1\.1 (\d+)/.exec(new TextDecoder().decode(head.subarray(0, n ?? 0)))?.[1] ?? 0,
+  );
+  return { conn, status };
+}

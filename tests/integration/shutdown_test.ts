@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { getJson, startEdgecam, waitFor, waitHealthy } from "../helpers/edgecam.ts";
 import { WhepViewer } from "../helpers/whep_client.ts";
+import { stalledUpgrade } from "../helpers/ws_player.ts";
 
 const SHM_PREFIX = `stoptest-${crypto.randomUUID().slice(0, 8)}`;
 
@@ -57,14 +58,9 @@ url = "http://127.0.0.1:${proxy.addr.port}/whip/front"
       return body.push[0]?.state === "connected" || undefined;
     });
     // A WebSocket player whose client never answers the close: its connection stays open.
-    const { hostname, port } = new URL(edgecam.url);
-    const player = await Deno.connect({ hostname, port: Number(port) });
-    held.push(player);
-    await player.write(new TextEncoder().encode(
-      `GET /ws/front HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-        `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
-    ));
-    await player.read(new Uint8Array(512));
+    const player = await stalledUpgrade(edgecam.url, "/ws/front");
+    held.push(player.conn);
+    assert.equal(player.status, 101);
     const offer = await viewer.offer();
     const started = performance.now();
     edgecam.child.kill("SIGTERM");

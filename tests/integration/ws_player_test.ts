@@ -1,21 +1,11 @@
 import assert from "node:assert/strict";
 import { getJson, startEdgecam, waitFor, waitHealthy } from "../helpers/edgecam.ts";
-import { WsPlayer } from "../helpers/ws_player.ts";
+import { stalledUpgrade, WsPlayer } from "../helpers/ws_player.ts";
 
-/**
- * A WebSocket player that completes the upgrade and then never reads: what a frozen tab or a hostile
- * client leaves on the server.
- */
+/** A WebSocket player that completes the upgrade (101) and then never reads. */
 async function stalledPlayer(base: string, path: string): Promise<Deno.TcpConn> {
-  const { hostname, port } = new URL(base);
-  const conn = await Deno.connect({ hostname, port: Number(port) });
-  await conn.write(new TextEncoder().encode(
-    `GET ${path} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-      `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
-  ));
-  const head = new Uint8Array(1024);
-  const n = await conn.read(head);
-  assert.match(new TextDecoder().decode(head.subarray(0, n ?? 0)), /^HTTP\/1\.1 101/);
+  const { conn, status } = await stalledUpgrade(base, path);
+  assert.equal(status, 101);
   return conn;
 }
 
