@@ -12,6 +12,7 @@ import {
   readIngest,
   readLimits,
   readPaths,
+  readRecording,
   readServer,
   readShm,
   readSupervisor,
@@ -67,6 +68,7 @@ export function validateConfig(raw: unknown): Config {
     auth: readAuth(root.table("auth")),
     shm: readShm(root.table("shm")),
     ingest: readIngest(root.table("ingest")),
+    recording: readRecording(root.table("recording")),
     cameras: [],
     paths: [],
   };

@@ -142,3 +142,50 @@ export function parseListen(text: string): { host?: string; port?: number } | st
   if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) return `port must be an integer from 0 to 65535`;
   return { host, port: Number(port) };
 }
+
+const SIZE_UNITS: Record<string, number> = {
+  "": 1,
+  B: 1,
+  KB: 1e3,
+  MB: 1e6,
+  GB: 1e9,
+  TB: 1e12,
+  KIB: 1024,
+  MIB: 1024 ** 2,
+  GIB: 1024 ** 3,
+  TIB: 1024 ** 4,
+};
+/** Why a byte size is refused. */
+export const SIZE_REASON =
+  'must be a whole number of bytes or a size such as "500MB", "1GB" or "2GiB" (KB, MB, GB, TB, KiB, MiB, GiB, TiB)';
+
+/** A byte count from an integer or a size with a unit (decimal KB/MB/GB/TB, binary KiB/MiB/GiB/TiB). */
+export function parseByteSize(v: unknown): number | undefined {
+  if (typeof v === "number") return Number.isSafeInteger(v) && v >= 0 ? v : undefined;
+  if (typeof v !== "string") return undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$/.exec(v);
+  const unit = m ? SIZE_UNITS[m[2].toUpperCase()] : undefined;
+  if (!m || unit === undefined) return undefined;
+  const bytes = Math.round(Number(m[1]) * unit);
+  return Number.isSafeInteger(bytes) ? bytes : undefined;
+}
+
+const DURATION_UNITS: Record<string, number> = {
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+};
+/** Why a duration is refused. */
+export const DURATION_REASON = 'must be "0" or a duration such as "90m", "36h", "7d" or "2w" (s, m, h, d, w)';
+
+/** Milliseconds from a duration such as "7d" or "36h"; "0" (or 0) is zero. */
+export function parseDuration(v: unknown): number | undefined {
+  if (v === 0 || v === "0") return 0;
+  if (typeof v !== "string") return undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$/.exec(v);
+  if (!m) return undefined;
+  const ms = Math.round(Number(m[1]) * DURATION_UNITS[m[2]]);
+  return Number.isSafeInteger(ms) ? ms : undefined;
+}

@@ -144,6 +144,31 @@ export interface ShmConfig {
   mode: number;
 }
 
+/** Container of recordings: fragmented MP4, or the raw elementary stream (VP8 in IVF). */
+export const RECORDING_FORMATS = ["fmp4", "h264"] as const;
+/** When recorded bytes are forced to the disk: at each segment's end, after every part, or never. */
+export const FSYNC_POLICIES = ["segment", "part", "never"] as const;
+
+/** `[recording]`: where recordings go, how they are cut and how long they are kept. */
+export interface RecordingConfig {
+  /** Folder holding one folder per stream. */
+  dir: string;
+  /** Container of new segments. */
+  format: typeof RECORDING_FORMATS[number];
+  /** Longest recorded media waits in memory before it is written: the most a kill -9 may lose. */
+  partMs: number;
+  /** A segment ends at the first keyframe after this long. */
+  segmentS: number;
+  /** Segments older than this are deleted; 0 = kept. */
+  deleteAfterMs: number;
+  /** Most bytes one stream's folder may hold, oldest segments deleted first; 0 = no limit. */
+  maxBytes: number;
+  /** Free bytes the volume keeps: oldest segments go first, then recording pauses. */
+  minFreeBytes: number;
+  /** When written bytes are forced to the disk. */
+  fsync: typeof FSYNC_POLICIES[number];
+}
+
 /** One `[[cameras]]` entry, with every default filled in. */
 export interface CameraConfig {
   /** Stream path; safe in URLs and shared-memory names. */
@@ -182,6 +207,8 @@ export interface CameraConfig {
   shmName: string;
   /** WHIP servers this camera's stream is pushed to. */
   push: PushTarget[];
+  /** Whether this camera's stream is recorded from start. */
+  record: boolean;
 }
 
 /** One `push` entry of a camera or path: a WHIP endpoint the stream is published to. */
@@ -225,6 +252,8 @@ export interface PathConfig {
   shm: boolean;
   /** Object name of its ring in /dev/shm. */
   shmName: string;
+  /** Whether this path's stream is recorded whenever a publisher sends it. */
+  record: boolean;
 }
 
 /**
@@ -258,6 +287,8 @@ export interface Config {
   shm: ShmConfig;
   /** `[ingest]` */
   ingest: IngestConfig;
+  /** `[recording]` */
+  recording: RecordingConfig;
   /** `[[cameras]]`, in file order. */
   cameras: CameraConfig[];
   /** `[[paths]]`, in file order. */

@@ -13,11 +13,14 @@ import {
   ENCODER_NAMES,
   type EncoderName,
   FLIP_METHODS,
+  FSYNC_POLICIES,
   type IceServerConfig,
   type IngestConfig,
   type LimitsConfig,
   type PathConfig,
   type PushTarget,
+  RECORDING_FORMATS,
+  type RecordingConfig,
   SECOND_PUBLISHER,
   type ServerConfig,
   type ShmConfig,
@@ -35,6 +38,7 @@ import {
   checkPushUrl,
   checkToken,
   DEVICE_REASON,
+  DURATION_REASON,
   HOST_REASON,
   ICE_URL,
   ICE_URL_REASON,
@@ -47,7 +51,10 @@ import {
   MODE_REASON,
   NAME,
   NAME_REASON,
+  parseByteSize,
+  parseDuration,
   PUSH_TOKEN_REASON,
+  SIZE_REASON,
   SLOT_SIZE_REASON,
 } from "./rules.ts";
 import { TableReader } from "./table.ts";
@@ -182,6 +189,23 @@ export function readIngest(r: TableReader): IngestConfig {
   return ingest;
 }
 
+/** `[recording]`. */
+export function readRecording(r: TableReader): RecordingConfig {
+  const recording: RecordingConfig = {
+    dir: r.string("dir", "recordings", (v) => v.trim() === "" ? "must be a folder path" : undefined),
+    format: r.oneOf("format", "fmp4", RECORDING_FORMATS),
+    // Under 100 ms a part is a write every few frames: the SD-card wear the parts exist to avoid.
+    partMs: r.integer("part_ms", 1000, 100, 60_000),
+    segmentS: r.integer("segment_s", 600, 1, 86_400),
+    deleteAfterMs: r.quantity("delete_after", 7 * 86_400_000, parseDuration, DURATION_REASON),
+    maxBytes: r.quantity("max_bytes", 0, parseByteSize, SIZE_REASON),
+    minFreeBytes: r.quantity("min_free_bytes", 1e9, parseByteSize, SIZE_REASON),
+    fsync: r.oneOf("fsync", "segment", FSYNC_POLICIES),
+  };
+  r.rejectUnknown();
+  return recording;
+}
+
 /** `[[paths]]`: WHIP paths, their names unique among cameras and paths and their rings claimed. */
 export function readPaths(
   readers: TableReader[],
@@ -201,6 +225,7 @@ export function readPaths(
       viewTokens: r.stringList("view_tokens", checkToken),
       push: readPush(r),
       ...readRing(r, shm, name),
+      record: r.boolean("record", false),
     };
     if (!r.failed("name")) {
       const first = firstPathByName.get(path.name);
@@ -312,6 +337,7 @@ function readCamera(r: TableReader, shm: ShmConfig): CameraConfig {
     viewTokens: r.stringList("view_tokens", checkToken),
     ...readRing(r, shm, name),
     push: readPush(r),
+    record: r.boolean("record", false),
   };
   r.rejectUnknown();
   return camera;

@@ -155,6 +155,12 @@ export class TableReader {
     return this.#read(key, fallback, (v) => typeof v === "boolean" ? undefined : "must be true or false");
   }
 
+  /** A value converted by `parse` (a size or a duration written with its unit); undefined from it is refused. */
+  quantity(key: string, fallback: number, parse: (v: unknown) => number | undefined, reason: string): number {
+    const value = this.#read<unknown>(key, fallback, (v) => parse(v) === undefined ? reason : undefined);
+    return parse(value) ?? fallback;
+  }
+
   /** A sub-table; a missing one reads as empty so its defaults apply. */
   table(key: string): TableReader {
     const value = this.#read<unknown>(key, {}, (v) => isTable(v) ? undefined : "must be a table");

@@ -8,6 +8,7 @@ import {
   validateConfig,
 } from "../../lib/config/load.ts";
 import { type Config, type ServerConfig } from "../../lib/config/schema.ts";
+import { DURATION_REASON, parseByteSize, parseDuration, SIZE_REASON } from "../../lib/config/rules.ts";
 
 /** The problem lines a call throws; fails the test when it throws nothing or something else. */
 function problemsOf(fn: () => unknown): string[] {
@@ -57,6 +58,16 @@ Deno.test("an empty file means every default and no cameras", () => {
     auth: { publishTokens: [], viewTokens: [], apiReadTokens: [], apiChangeTokens: [] },
     shm: { enabled: true, prefix: "edgecam", slotCount: 64, slotSize: 1_048_576, mode: 0o600 },
     ingest: { unconfiguredPaths: true, secondPublisher: "replace", maxPaths: 8, pathIdleTimeoutMs: 30000 },
+    recording: {
+      dir: "recordings",
+      format: "fmp4",
+      partMs: 1000,
+      segmentS: 600,
+      deleteAfterMs: 7 * 86_400_000,
+      maxBytes: 0,
+      minFreeBytes: 1_000_000_000,
+      fsync: "segment",
+    },
     cameras: [],
     paths: [],
   });
@@ -82,6 +93,7 @@ Deno.test("a camera with only a name gets every camera default", () => {
     shm: true,
     shmName: "edgecam-front",
     push: [],
+    record: false,
   }]);
 });
 
@@ -96,6 +108,7 @@ Deno.test("a WHIP path with only a name gets every path default, second_publishe
     push: [],
     shm: true,
     shmName: "edgecam-obs",
+    record: false,
   }]);
 });
 
@@ -163,6 +176,7 @@ webrtc_port = 5557
 view_tokens = ["camera-0123456789abcdef"]
 shm = true
 shm_name = "video_stream"
+record = true
 [[cameras.push]]
 url = "https://central.example.org/whip/pi1"
 token = "short:theirs"  # an upstream server's token follows its own rules
@@ -171,9 +185,19 @@ unconfigured_paths = false
 second_publisher = "refuse"
 max_paths = 3
 path_idle_timeout_ms = 60000
+[recording]
+dir = "/var/lib/edgecam/recordings"
+format = "h264"
+part_ms = 250
+segment_s = 60
+delete_after = "36h"
+max_bytes = "20GiB"
+min_free_bytes = "500MB"
+fsync = "part"
 [[paths]]
 name = "obs"
 codec = "vp8"
+record = true
 second_publisher = "replace"
 publish_tokens = ["obs-publish-0123456789"]
 view_tokens = ["obs-view-0123456789ab"]
@@ -238,8 +262,19 @@ url = "http://10.0.0.2:8080/obs/whip"
       shm: true,
       shmName: "video_stream",
       push: [{ url: "https://central.example.org/whip/pi1", token: "short:theirs" }],
+      record: true,
     }],
     ingest: { unconfiguredPaths: false, secondPublisher: "refuse", maxPaths: 3, pathIdleTimeoutMs: 60000 },
+    recording: {
+      dir: "/var/lib/edgecam/recordings",
+      format: "h264",
+      partMs: 250,
+      segmentS: 60,
+      deleteAfterMs: 36 * 3_600_000,
+      maxBytes: 20 * 1024 ** 3,
+      minFreeBytes: 500_000_000,
+      fsync: "part",
+    },
     paths: [{
       name: "obs",
       codec: "vp8",
@@ -249,8 +284,52 @@ url = "http://10.0.0.2:8080/obs/whip"
       push: [{ url: "http://10.0.0.2:8080/obs/whip", token: "" }],
       shm: false,
       shmName: "obs_ring",
+      record: true,
     }],
   });
+});
+
+Deno.test("sizes are bytes or a number with a decimal or binary unit", async (t) => {
+  const cases: [unknown, number | undefined][] = [
+    [0, 0],
+    [1234, 1234],
+    ["1GB", 1e9],
+    ["1 GB", 1e9],
+    ["500mb", 5e8],
+    ["1.5GB", 1.5e9],
+    ["2GiB", 2 * 1024 ** 3],
+    ["64KiB", 65536],
+    ["12", 12],
+    [-1, undefined],
+    [1.5, undefined],
+    ["1 gigabyte", undefined],
+    ["GB", undefined],
+    ["", undefined],
+    [true, undefined],
+  ];
+  for (const [value, bytes] of cases) {
+    await t.step(JSON.stringify(value), () => assert.equal(parseByteSize(value), bytes));
+  }
+});
+
+Deno.test("durations are 0 or a number with s, m, h, d or w", async (t) => {
+  const cases: [unknown, number | undefined][] = [
+    [0, 0],
+    ["0", 0],
+    ["30s", 30_000],
+    ["90m", 5_400_000],
+    ["36h", 129_600_000],
+    ["7d", 604_800_000],
+    ["2w", 1_209_600_000],
+    ["1.5h", 5_400_000],
+    ["7", undefined],
+    [7, undefined],
+    ["7 days", undefined],
+    ["-1d", undefined],
+  ];
+  for (const [value, ms] of cases) {
+    await t.step(JSON.stringify(value), () => assert.equal(parseDuration(value), ms));
+  }
 });
 
 Deno.test("accepted values", async (t) => {
@@ -401,6 +480,26 @@ Deno.test("each bad value is one line: key path, value as JSON, reason", async (
     ]],
     ["a handshake timeout too short for ICE", `[webrtc]\nhandshake_timeout_ms = 100`, [
       `webrtc.handshake_timeout_ms: 100 — must be an integer from 1000 to 60000`,
+    ]],
+    // [recording]
+    ["recording format unknown", `[recording]\nformat = "mkv"`, [
+      `recording.format: "mkv" — must be one of: fmp4, h264`,
+    ]],
+    ["a part shorter than 100 ms", `[recording]\npart_ms = 10`, [
+      `recording.part_ms: 10 — must be an integer from 100 to 60000`,
+    ]],
+    ["delete_after without a unit", `[recording]\ndelete_after = "7"`, [
+      `recording.delete_after: "7" — ${DURATION_REASON}`,
+    ]],
+    ["min_free_bytes with an unknown unit", `[recording]\nmin_free_bytes = "1 gigabyte"`, [
+      `recording.min_free_bytes: "1 gigabyte" — ${SIZE_REASON}`,
+    ]],
+    ["max_bytes negative", `[recording]\nmax_bytes = -5`, [`recording.max_bytes: -5 — ${SIZE_REASON}`]],
+    ["fsync unknown", `[recording]\nfsync = "always"`, [
+      `recording.fsync: "always" — must be one of: segment, part, never`,
+    ]],
+    ["record as a string", `[[cameras]]\nname = "a"\nrecord = "yes"`, [
+      `cameras[0].record: "yes" — must be true or false`,
     ]],
     ["max_paths negative", `[ingest]\nmax_paths = -1`, [
       `ingest.max_paths: -1 — must be an integer from 0 to 1000`,
