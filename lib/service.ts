@@ -16,6 +16,7 @@ import { type IceOptions, iceServerLinks, peerIceOptions } from "./webrtc/ice.ts
 import { type PushStatus, WhipPush } from "./outputs/push.ts";
 import { WhepSessions } from "./outputs/whep.ts";
 import { WsPlayers } from "./outputs/ws_player.ts";
+import { Snapshots } from "./outputs/snapshot.ts";
 import { type IngestSettings, WhipSessions } from "./ingest/publishers.ts";
 import type { Codec } from "./stream/access_unit.ts";
 import type { SecondPublisher } from "./ingest/path.ts";
@@ -39,6 +40,8 @@ export interface ServiceContext {
   origins: OriginPolicy;
   /** The WebSocket players, within `[limits]`. */
   players: WsPlayers;
+  /** JPEG snapshots of each stream's latest keyframe. */
+  snapshots: Snapshots;
   /** True once the service is stopping: every request is then refused. */
   stopping: () => boolean;
   /** The service's log, at `server.log_level`. */
@@ -117,10 +120,12 @@ export async function startService(config: Config, http: HttpHandlers): Promise<
   const iceOptions = () => peerIceOptions(webrtc, publicIp, Deno.networkInterfaces());
   const whep = new WhepSessions(iceOptions, webrtc, serviceLog);
   const whip = new WhipSessions(streams, ingestSettings(config), iceOptions, serviceLog);
+  const snapshots = new Snapshots(elements, serviceLog.logger("snapshot"));
   streams.onRemove((stream) => {
     shm.get(stream.name)?.close();
     shm.delete(stream.name);
     whep.forget(stream);
+    snapshots.forget(stream.name);
   });
   const startup = peerIceOptions(webrtc, publicIp, Deno.networkInterfaces());
   log.info(`WebRTC host candidates: ${startup.iceAdditionalHostAddresses!.join(", ") || "none"}`);
@@ -141,6 +146,7 @@ export async function startService(config: Config, http: HttpHandlers): Promise<
     access,
     origins,
     players: new WsPlayers(config.limits, serviceLog),
+    snapshots,
     stopping: () => stopping,
     shm,
   };

@@ -10,6 +10,7 @@ import { type ServiceContext, whileRunning } from "./context.ts";
 import { bugLog, errorResponse } from "./errors.ts";
 import { offerRoutes } from "./offer.ts";
 import { cameraSignalApp, signalRoutes } from "./signal.ts";
+import { snapshotRoutes } from "./snapshot.ts";
 import { staticRoutes } from "./static.ts";
 import { statusRoutes } from "./status.ts";
 import { whepRoutes } from "./whep.ts";
@@ -38,6 +39,7 @@ export function createApp(ctx: ServiceContext): Hono {
   app.route("/", offerRoutes(ctx));
   app.route("/", whepRoutes(ctx));
   app.route("/", whipRoutes(ctx));
+  app.route("/", snapshotRoutes(ctx));
   app.route("/", staticRoutes());
   const log = bugLog(ctx.log.logger("http"));
   app.notFound((c) => errorResponse(new NotFoundError(`no route for ${c.req.method} ${c.req.path}`), log));

@@ -53,6 +53,10 @@ export function accessFor(
   // WHIP ingest: /whip/<path>[/<session>], /<path>/whip.
   if (s[0] === "whip" && (s.length === 2 || s.length === 3)) return stream("publish", s[1]);
   if (s.length === 2 && s[1] === "whip") return stream("publish", s[0]);
+  // A snapshot shows the stream: /snapshot/<stream>.jpg.
+  if (reads && s[0] === "snapshot" && s.length === 2 && s[1].endsWith(".jpg")) {
+    return stream("view", s[1].slice(0, -".jpg".length));
+  }
   if (path === "/offer") return stream("view", query.get("stream") ?? defaultStream());
   if (s[0] === "ws" && s[1] === "signal" && s.length === 3) return stream("view", s[2]);
   // systemd and load balancers probe /health; the page is plain files (what it fetches is guarded).

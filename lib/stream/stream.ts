@@ -124,6 +124,11 @@ export class Stream {
     return this.#format;
   }
 
+  /** The keyframe that starts the cached GOP (what a snapshot decodes), or undefined with none cached. */
+  get latestKeyframe(): AccessUnit | undefined {
+    return this.#gop[0];
+  }
+
   /** Records the picture format parsed by the source from a keyframe. */
   setFormat(format: VideoFormat): void {
     this.#format = format;
