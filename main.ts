@@ -4,6 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "./lib/config/load.ts";
+import { configPathProblem, configPermissionProblems, processPermissions } from "./lib/config/permissions.ts";
 import { startService, viewerUrls } from "./lib/service.ts";
 import { httpHandlers } from "./routes/app.ts";
 import { VERSION } from "./lib/version.ts";
@@ -43,9 +44,16 @@ async function main(): Promise<number> {
     return 0;
   }
 
+  const unreadable = configPathProblem(flags.config, processPermissions);
+  if (unreadable) {
+    console.error(`edgecam: ${unreadable}`);
+    return 2;
+  }
   let config;
   try {
     config = await loadConfig(flags.config, { listen: flags.listen, logLevel: flags["log-level"] });
+    const problems = configPermissionProblems(config, processPermissions);
+    if (problems.length > 0) throw new ConfigError(problems);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     console.error(`edgecam: invalid configuration (${flags.config}):`);

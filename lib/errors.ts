@@ -72,3 +72,12 @@ export class UnauthorizedError extends Error {
     super("a valid bearer token is required");
   }
 }
+
+/** A byte range lies outside the resource; `size` is the resource's length, for `Content-Range`. */
+export class RangeNotSatisfiableError extends Error {
+  override name = "RangeNotSatisfiableError";
+
+  constructor(message: string, readonly size: number) {
+    super(message);
+  }
+}

@@ -20,6 +20,7 @@ import { Snapshots } from "./outputs/snapshot.ts";
 import { type IngestSettings, WhipSessions } from "./ingest/publishers.ts";
 import type { Codec } from "./stream/access_unit.ts";
 import type { SecondPublisher } from "./ingest/path.ts";
+import { Recordings } from "./recording/recordings.ts";
 
 /** What the HTTP handlers need from the running service. */
 export interface ServiceContext {
@@ -46,6 +47,8 @@ export interface ServiceContext {
   stopping: () => boolean;
   /** The service's log, at `server.log_level`. */
   log: Log;
+  /** Recorders and the recordings on disk. */
+  recordings: Recordings;
 }
 
 /**
@@ -98,6 +101,13 @@ export async function startService(config: Config, http: HttpHandlers): Promise<
     return new Set<string>();
   });
   let stopping = false;
+  const recordings = new Recordings(config.recording, streams, serviceLog);
+  const recordFromStart = new Set(
+    [...config.cameras, ...config.paths].filter((s) => s.record).map((s) => s.name),
+  );
+  streams.onAdd((stream) => {
+    if (recordFromStart.has(stream.name) && !stopping) recordings.start(stream.name);
+  });
   streams.onAdd((stream) => {
     const name = ringName(config, stream.name);
     // A path made while stopping gets no ring: rings are closed once, at the end of stop().
@@ -149,6 +159,7 @@ export async function startService(config: Config, http: HttpHandlers): Promise<
     snapshots,
     stopping: () => stopping,
     shm,
+    recordings,
   };
   const server = Deno.serve({
     hostname: config.server.listen,
@@ -182,6 +193,8 @@ export async function startService(config: Config, http: HttpHandlers): Promise<
       // Then every push and camera at once, under one deadline: a slow push target or a camera slow to
       // die cannot keep the rings from being closed (and so removed) before the process exits.
       const outputs = [...[...pushes.values()].flat(), ...cameras.values()].map((o) => o.stop());
+      // Recordings stop with them: each writes what it holds and closes its file whole.
+      outputs.push(recordings.stopAll());
       if (!await withinDeadline(Promise.all(outputs), STOP_OUTPUTS_MS)) {
         log.warn(`pushes and cameras not all stopped after ${STOP_OUTPUTS_MS} ms; closing the rings anyway`);
       }

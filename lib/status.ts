@@ -5,6 +5,7 @@
 import type { MemoryStatus } from "./stream/memory_guard.ts";
 import type { ShmRingStatus } from "./outputs/shm.ts";
 import type { PushStatus } from "./outputs/push.ts";
+import type { RecordingStatus } from "./recording/recorder.ts";
 import type { SourceState, Stream } from "./stream/stream.ts";
 import type { WebrtcStreamStats } from "./outputs/whep.ts";
 import { VERSION } from "./version.ts";
@@ -37,6 +38,8 @@ export interface StreamSummary {
   shm: ShmRingStatus | null;
   /** WHIP push targets of this stream and where each one is. */
   push: PushStatus[];
+  /** The stream's recording (as `GET /api/streams/<name>/recording` shows it). */
+  recording: RecordingStatus;
 }
 
 /** A stream's WebRTC viewers now, and their RTCP feedback since the service started. */
@@ -63,6 +66,7 @@ export interface OutputFigures {
   wsPlayers: number;
   shm: ShmRingStatus | null;
   push: PushStatus[];
+  recording: RecordingStatus;
 }
 
 /** Summarizes a stream and its outputs' figures for the API. */
@@ -101,6 +105,7 @@ export function summarizeStream(stream: Stream, outputs: OutputFigures, now = Da
     ws_players: outputs.wsPlayers,
     shm: outputs.shm,
     push: outputs.push,
+    recording: outputs.recording,
   };
 }
 

@@ -9,6 +9,7 @@ import type { HttpHandlers } from "../lib/service.ts";
 import { type ServiceContext, whileRunning } from "./context.ts";
 import { bugLog, errorResponse } from "./errors.ts";
 import { offerRoutes } from "./offer.ts";
+import { recordingRoutes } from "./recordings.ts";
 import { cameraSignalApp, signalRoutes } from "./signal.ts";
 import { snapshotRoutes } from "./snapshot.ts";
 import { staticRoutes } from "./static.ts";
@@ -40,6 +41,7 @@ export function createApp(ctx: ServiceContext): Hono {
   app.route("/", whepRoutes(ctx));
   app.route("/", whipRoutes(ctx));
   app.route("/", snapshotRoutes(ctx));
+  app.route("/", recordingRoutes(ctx));
   app.route("/", staticRoutes());
   const log = bugLog(ctx.log.logger("http"));
   app.notFound((c) => errorResponse(new NotFoundError(`no route for ${c.req.method} ${c.req.path}`), log));

@@ -8,6 +8,7 @@ import {
   NotFoundError,
   PreconditionFailedError,
   PreconditionRequiredError,
+  RangeNotSatisfiableError,
   type RetryLaterError,
   TooLargeError,
   UnauthorizedError,
@@ -48,6 +49,9 @@ export function errorResponse(err: unknown, log: BugLog): Response {
   if (err instanceof UnsupportedError) return text(422, message);
   if (err instanceof UnsupportedMediaTypeError) return text(415, message);
   if (err instanceof TooLargeError) return text(413, message);
+  if (err instanceof RangeNotSatisfiableError) {
+    return text(416, message, { "Content-Range": `bytes */${err.size}` });
+  }
   if (err instanceof PreconditionRequiredError) return text(428, message);
   if (err instanceof PreconditionFailedError) return text(412, message);
   if (err instanceof ConflictError) return text(409, message, retryAfter(err));

@@ -14,6 +14,7 @@ export function statusRoutes(ctx: ServiceContext): Hono {
     wsPlayers: ctx.players.count(stream.name),
     shm: ctx.shm.get(stream.name)?.status() ?? null,
     push: ctx.pushes(stream.name),
+    recording: ctx.recordings.status(stream.name),
   });
   const summary = (stream: Stream) => summarizeStream(stream, outputsOf(stream));
   app.get("/health", (c) => {

@@ -52,7 +52,7 @@ if [ "${1:-}" = "--test" ]; then
   else apt_install chromium-browser
   fi
   apt_install fonts-dejavu-core python3-gst-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-gst-plugins-bad-1.0 \
-    gir1.2-nice-0.1 gstreamer1.0-nice gstreamer1.0-libav gcc libc6-dev gstreamer1.0-plugins-base-apps
+    gir1.2-nice-0.1 gstreamer1.0-nice gstreamer1.0-libav gcc libc6-dev gstreamer1.0-plugins-base-apps ffmpeg
   # The STUN/TURN test runs its own coturn on loopback; the daemon the package enables is not wanted,
   # so it is switched off, but only when this script installed it.
   if ! command -v turnserver >/dev/null 2>&1; then

@@ -72,6 +72,8 @@ export interface FragmentInfo {
     firstIsKeyframe: boolean;
     /** Index of each sync sample in the run. */
     keyframeOffsets: number[];
+    /** Decode time of each sync sample, in the track's timescale (same order as keyframeOffsets). */
+    keyframeTimes: number[];
   }[];
 }
 
@@ -723,6 +725,50 @@ function isSync(flags: number): boolean {
   return (flags & NON_SYNC_BIT) === 0;
 }
 
+function describeFragment(moof: MoofRead, offset: number, size: number): FragmentInfo {
+  return {
+    offset,
+    size,
+    sequence: moof.sequence,
+    runs: moof.trafs.map((traf) => {
+      const keyframeOffsets: number[] = [];
+      const keyframeTimes: number[] = [];
+      let duration = 0;
+      traf.samples.forEach((s, i) => {
+        if (isSync(s.flags)) {
+          keyframeOffsets.push(i);
+          keyframeTimes.push(traf.baseDecodeTime + duration);
+        }
+        duration += s.duration;
+      });
+      return {
+        trackId: traf.trackId,
+        baseDecodeTime: traf.baseDecodeTime,
+        duration,
+        sampleCount: traf.samples.length,
+        firstIsKeyframe: keyframeOffsets[0] === 0,
+        keyframeOffsets,
+        keyframeTimes,
+      };
+    }),
+  };
+}
+
+/**
+ * What one fragment holds, read from its moof alone (`bytes` starts with the moof; the mdat may follow
+ * or not): how a file's fragments are listed without reading their media. `offset` and `size` are the
+ * fragment's place in its file, as {@link FragmentInfo} records them. Sample flags and durations must be
+ * in the trun or tfhd (trex defaults are in the init section, not here), as this module writes them.
+ */
+export function fragmentInfo(bytes: Uint8Array, offset: number, size: number): FragmentInfo {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const moof = readBoxHeader(bytes, view, 0, bytes.length);
+  if (moof === "more" || moof.type !== "moof" || moof.end > bytes.length) {
+    throw new Mp4FormatError("bytes do not start with a complete moof");
+  }
+  return describeFragment(readMoof(bytes, view, moof, new Map()), offset, size);
+}
+
 /**
  * Where the init segment and each complete fragment sit. A truncated tail is expected (the writer may
  * have been killed mid-write): reading stops at the first incomplete box and never throws for it.
@@ -754,27 +800,7 @@ export function parseMp4(bytes: Uint8Array): Mp4Layout {
       const mdat = readBoxHeader(bytes, view, h.end, bytes.length);
       if (mdat === "more" || mdat.end > bytes.length) break;
       if (mdat.type !== "mdat") throw new Mp4FormatError(`moof at ${h.start} is followed by ${mdat.type}`);
-      fragments.push({
-        offset: h.start,
-        size: mdat.end - h.start,
-        sequence: moof.sequence,
-        runs: moof.trafs.map((traf) => {
-          const keyframeOffsets: number[] = [];
-          let duration = 0;
-          traf.samples.forEach((s, i) => {
-            duration += s.duration;
-            if (isSync(s.flags)) keyframeOffsets.push(i);
-          });
-          return {
-            trackId: traf.trackId,
-            baseDecodeTime: traf.baseDecodeTime,
-            duration,
-            sampleCount: traf.samples.length,
-            firstIsKeyframe: keyframeOffsets[0] === 0,
-            keyframeOffsets,
-          };
-        }),
-      });
+      fragments.push(describeFragment(moof, h.start, mdat.end - h.start));
       at = completeBytes = mdat.end;
       continue;
     }

@@ -3,6 +3,8 @@ import {
   annexBToAvcc,
   dropSamplesBefore,
   fragment,
+  type FragmentInfo,
+  fragmentInfo,
   initSegment,
   Mp4FormatError,
   type Mp4Sample,
@@ -92,6 +94,27 @@ function shape(boxes: Box[]): string {
 
 function payload(bytes: Uint8Array, box: Box): Uint8Array {
   return bytes.subarray(box.start + 8, box.end);
+}
+
+/**
+ * The fragment fields this file specifies, so a field added to FragmentInfo later (and tested where it
+ * is added) does not break these comparisons.
+ */
+function described(f: FragmentInfo) {
+  return {
+    offset: f.offset,
+    size: f.size,
+    sequence: f.sequence,
+    runs: f.runs.map((r) => ({
+      trackId: r.trackId,
+      baseDecodeTime: r.baseDecodeTime,
+      duration: r.duration,
+      sampleCount: r.sampleCount,
+      firstIsKeyframe: r.firstIsKeyframe,
+      keyframeOffsets: r.keyframeOffsets,
+      keyframeTimes: r.keyframeTimes,
+    })),
+  };
 }
 
 /** Deterministic bytes, different per seed, standing for a coded frame. */
@@ -324,13 +347,14 @@ Deno.test("fragment: the mdat holds every run's samples in order, where each tru
 Deno.test("fragment: a run may be empty and a fragment may hold no run", () => {
   assert.equal(shape(walk(fragment(1, []))), "moof(mfhd) mdat");
   const layout = parseMp4(fragment(1, [{ trackId: 1, baseDecodeTime: 5, samples: [] }]));
-  assert.deepEqual(layout.fragments[0].runs, [{
+  assert.deepEqual(described(layout.fragments[0]).runs, [{
     trackId: 1,
     baseDecodeTime: 5,
     duration: 0,
     sampleCount: 0,
     firstIsKeyframe: false,
     keyframeOffsets: [],
+    keyframeTimes: [],
   }]);
 });
 
@@ -353,7 +377,7 @@ Deno.test("parseMp4: round trip of init and fragments gives tracks, sequences, t
     { sequence: 3, video: [150000, []], audio: [80000, 17] },
   ] as const;
   assert.deepEqual(
-    layout.fragments,
+    layout.fragments.map(described),
     expected.map((e, i) => {
       const f = {
         offset,
@@ -367,6 +391,8 @@ Deno.test("parseMp4: round trip of init and fragments gives tracks, sequences, t
             sampleCount: 10,
             firstIsKeyframe: e.video[1][0] === 0,
             keyframeOffsets: [...e.video[1]],
+            // 10 samples of 3000 ticks each: a keyframe's time is its index's share of the run.
+            keyframeTimes: e.video[1].map((k) => e.video[0] + k * 3000),
           },
           {
             trackId: 2,
@@ -375,6 +401,7 @@ Deno.test("parseMp4: round trip of init and fragments gives tracks, sequences, t
             sampleCount: e.audio[1],
             firstIsKeyframe: true,
             keyframeOffsets: Array.from({ length: e.audio[1] }, (_, k) => k),
+            keyframeTimes: Array.from({ length: e.audio[1] }, (_, k) => e.audio[0] + k * 960),
           },
         ],
       };
@@ -393,6 +420,18 @@ Deno.test("parseMp4: vp08 tracks and base decode times past 2^32 survive the rou
   assert.equal(layout.init?.tracks[0].codec, "vp08");
   assert.equal(layout.fragments[0].runs[0].baseDecodeTime, 2 ** 33 + 3);
   assert.deepEqual(layout.fragments[0].runs[0].keyframeOffsets, [0, 2]);
+});
+
+Deno.test("fragmentInfo reads a fragment from its moof alone, as parseMp4 reads it in a whole file", () => {
+  const { init, fragments, file } = recording();
+  const whole = parseMp4(file).fragments;
+  let offset = init.length;
+  fragments.forEach((f, i) => {
+    const moofOnly = f.subarray(0, new DataView(f.buffer, f.byteOffset).getUint32(0));
+    assert.deepEqual(fragmentInfo(moofOnly, offset, f.length), whole[i]);
+    offset += f.length;
+  });
+  assert.throws(() => fragmentInfo(fragments[0].subarray(0, 20), 0, 20), Mp4FormatError);
 });
 
 Deno.test("parseMp4: a file cut at any byte never throws; completeBytes ends the last whole fragment", () => {
