@@ -14,6 +14,18 @@ const pinned = new URLSearchParams(location.search).get("transport");
 const token = new URLSearchParams(location.search).get("token") || undefined;
 const authHeaders = token ? { Authorization: `Bearer ${token}` } : {};
 
+/** A URL the browser loads by itself (<video src>, a download link): the token rides in the query. */
+function withToken(url) {
+  return token ? `${url}${url.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}` : url;
+}
+
+/** Sends an API call with the token; its JSON, or an Error with the server's one-line text. */
+async function api(method, path) {
+  const res = await fetch(path, { method, headers: authHeaders });
+  if (!res.ok) throw new Error(`${res.status} ${(await res.text()).trim()}`);
+  return await res.json();
+}
+
 function el(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
@@ -37,7 +49,8 @@ function makeTile(stream, rtpOriginMs) {
   const bar = el("div", "bar");
   const figures = el("span", "figures");
   bar.append(el("span", "name", stream.name), figures, fullscreen);
-  tile.append(video, bar);
+  const recorder = makeRecordingControls(stream.name);
+  tile.append(video, bar, recorder.bar, recorder.panel);
 
   const useWebSocket = () => {
     tile.player?.close();
@@ -55,7 +68,142 @@ function makeTile(stream, rtpOriginMs) {
     });
     tile.dataset.transport = "webrtc";
   }
-  return { tile, figures };
+  return { tile, figures, recorder };
+}
+
+/** m:ss or h:mm:ss. */
+function clock(ms) {
+  const s = Math.floor(ms / 1000);
+  const mmss = `${Math.floor(s / 60) % 60}:${String(s % 60).padStart(2, "0")}`;
+  return s >= 3600 ? `${Math.floor(s / 3600)}:${mmss.padStart(5, "0")}` : mmss;
+}
+
+function size(bytes) {
+  return bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${Math.ceil(bytes / 1e3)} kB`;
+}
+
+/** A time as a datetime-local input's value: local time, to the millisecond. */
+function localInputValue(ms) {
+  return new Date(ms - new Date(ms).getTimezoneOffset() * 60_000).toISOString().slice(0, 23);
+}
+
+/**
+ * A tile's second bar (record, snapshot, recordings) and its recordings panel; `show(status)` takes the
+ * stream's recording status from each /status refresh.
+ */
+function makeRecordingControls(name) {
+  const path = `/api/streams/${encodeURIComponent(name)}/recording`;
+  const bar = el("div", "bar tools");
+  const record = el("button", "record", "●Rec");
+  const elapsed = el("span", "elapsed");
+  const problem = el("span", "problem");
+  const snapshot = el("a", "snapshot", "Snapshot");
+  snapshot.href = withToken(`/snapshot/${encodeURIComponent(name)}.jpg`);
+  snapshot.download = `${name}.jpg`;
+  const toggle = el("button", "recordings-toggle", "Recordings");
+  bar.append(record, elapsed, problem, snapshot, toggle);
+  const panel = makeRecordingsPanel(name);
+
+  let recording = false;
+  // A refused click (say, a token that may only watch) stays shown over the refreshes until the next click.
+  let refused = "";
+  const show = (status) => {
+    recording = status.recording;
+    record.textContent = recording ? "■Stop" : "●Rec";
+    record.classList.toggle("on", recording);
+    elapsed.textContent = recording ? clock(status.duration_ms) : "";
+    elapsed.title = status.start_time ? `since ${new Date(status.start_time).toLocaleString()}` : "";
+    problem.textContent = status.error ?? refused;
+  };
+  record.addEventListener("click", async () => {
+    record.disabled = true;
+    refused = "";
+    try {
+      show(await api(recording ? "DELETE" : "POST", path));
+      if (!recording && !panel.node.hidden) await panel.load();
+    } catch (err) {
+      refused = problem.textContent = err.message;
+    } finally {
+      record.disabled = false;
+    }
+  });
+  toggle.addEventListener("click", () => {
+    panel.node.hidden = !panel.node.hidden;
+    toggle.classList.toggle("on", !panel.node.hidden);
+    if (panel.node.hidden) panel.player.pause();
+    else panel.load();
+  });
+  return { bar, panel: panel.node, show };
+}
+
+/** The recordings panel: the stream's segments, a "play from" range, and a player for either. */
+function makeRecordingsPanel(name) {
+  const node = el("div", "recordings");
+  node.hidden = true;
+  const from = el("input", "from");
+  from.type = "datetime-local";
+  from.step = "0.001";
+  const seconds = el("input", "seconds");
+  seconds.type = "number";
+  seconds.min = "1";
+  seconds.value = "60";
+  const playRange = el("button", "play-range", "Play");
+  const range = el("div", "range");
+  range.append("from ", from, " for ", seconds, " s ", playRange);
+  const list = el("ol", "segments");
+  const message = el("div", "message");
+  const player = el("video", "player");
+  player.controls = true;
+  player.playsInline = true;
+  player.hidden = true;
+  node.append(range, list, message, player);
+
+  const play = (url) => {
+    message.textContent = "";
+    player.hidden = false;
+    player.src = withToken(url);
+    player.play().catch(() => {}); // a failure shows through the error event
+  };
+  player.addEventListener("error", () => {
+    message.textContent = `cannot play: ${player.error?.message || `media error ${player.error?.code}`}`;
+  });
+  playRange.addEventListener("click", () => {
+    const start = new Date(from.value);
+    if (Number.isNaN(start.getTime())) return void (message.textContent = "choose a start time");
+    const query = new URLSearchParams({ start: start.toISOString(), duration: seconds.value || "60" });
+    play(`/playback/${encodeURIComponent(name)}?${query}`);
+  });
+
+  const load = async () => {
+    try {
+      const { segments } = await api("GET", `/api/recordings/${encodeURIComponent(name)}`);
+      list.replaceChildren(...segments.map((segment) => segmentRow(segment, play)));
+      message.textContent = segments.length ? "" : "no recordings yet";
+      if (segments.length && !from.value) from.value = localInputValue(Date.parse(segments[0].start));
+    } catch (err) {
+      message.textContent = `recordings unavailable: ${err.message}`;
+    }
+  };
+  return { node, player, load };
+}
+
+function segmentRow(segment, play) {
+  const row = el("li", "segment");
+  row.dataset.start = segment.start;
+  const download = el("a", "download", "download");
+  download.href = withToken(segment.url);
+  download.download = "";
+  const playButton = el("button", "play", "▶");
+  playButton.title = "Play this segment";
+  playButton.addEventListener("click", () => play(segment.url));
+  row.append(
+    el("span", "start", new Date(segment.start).toLocaleString()),
+    el("span", "duration", `${segment.duration_s.toFixed(1)} s`),
+    el("span", "size", size(segment.bytes)),
+    download,
+    playButton,
+  );
+  return row;
 }
 
 function format(stream, f) {
@@ -84,7 +232,8 @@ async function refresh(tiles) {
         tiles.set(stream.name, made);
         grid.append(made.tile);
       }
-      const { tile, figures } = tiles.get(stream.name);
+      const { tile, figures, recorder } = tiles.get(stream.name);
+      if (stream.recording) recorder.show(stream.recording);
       const f = tile.player.figures();
       tile.edgecam = f;
       figures.textContent = format(stream, f);
