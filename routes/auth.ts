@@ -57,6 +57,11 @@ export function accessFor(
   if (reads && s[0] === "snapshot" && s.length === 2 && s[1].endsWith(".jpg")) {
     return stream("view", s[1].slice(0, -".jpg".length));
   }
+  // A stream's recordings show it as the stream does: its listing, its files, playback of a range.
+  if (reads && s[0] === "api" && s[1] === "recordings" && (s.length === 3 || s.length === 4)) {
+    return stream("view", s[2]);
+  }
+  if (reads && s[0] === "playback" && s.length === 2) return stream("view", s[1]);
   if (path === "/offer") return stream("view", query.get("stream") ?? defaultStream());
   if (s[0] === "ws" && s[1] === "signal" && s.length === 3) return stream("view", s[2]);
   // systemd and load balancers probe /health; the page is plain files (what it fetches is guarded).

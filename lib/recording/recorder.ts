@@ -176,7 +176,8 @@ export class Recorder {
   async #onVideo(au: AccessUnit): Promise<void> {
     const segment = this.#segment;
     if (segment && au.keyframe) {
-      const due = au.pts90k - segment.startPts >= this.config.segmentS * 90_000;
+      // Half a frame's slack: a keyframe exactly segment_s later arrives a hair early as often as late.
+      const due = au.pts90k - segment.startPts >= this.config.segmentS * 90_000 - DEFAULT_FRAME_TICKS / 2;
       const params = codecParameters(this.stream.codec, au.data);
       if (due || (params && params.key !== segment.key)) await this.#closeSegment(au.pts90k);
     }
