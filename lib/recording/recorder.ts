@@ -166,11 +166,28 @@ export class Recorder {
   }
 
   #serial(work: () => Promise<void> | void): Promise<void> {
-    const next = this.#chain.then(work).catch((err) =>
-      this.log.error(`${this.stream.name}: ${err.stack ?? err}`)
-    );
+    const next = this.#chain.then(work).catch((err) => this.#broken(err));
     this.#chain = next;
     return next;
+  }
+
+  /**
+   * A bug met while recording: the open segment keeps what it has and the recording pauses, so one bad
+   * access unit costs a keyframe interval, not every write after it (nor a log line per frame).
+   */
+  #broken(err: Error): void {
+    const segment = this.#segment;
+    this.#segment = null;
+    this.#partVideo = [];
+    this.#partAudio = [];
+    try {
+      segment?.file.close();
+    } catch {
+      // Already closed.
+    }
+    const reason = `internal error: ${err.message}`;
+    if (this.#error !== reason) this.log.error(`${this.stream.name}: ${err.stack ?? err}`);
+    this.#pause(reason);
   }
 
   async #onVideo(au: AccessUnit): Promise<void> {
@@ -269,12 +286,12 @@ export class Recorder {
       const duration = next !== undefined
         ? next - frames[i].pts90k
         : lastTicks ?? (video.at(-1)?.duration || DEFAULT_FRAME_TICKS);
-      video.push({ au: frames[i], duration: Math.max(1, duration) });
+      video.push({ au: frames[i], duration: Math.max(1, Math.round(duration)) });
     }
     const audio = this.#audioRun();
     if (video.length === 0 && !audio) return;
     const videoBase = video.length > 0 ? video[0].au.pts90k - segment.startPts : 0;
-    const body = segment.muxer.part(video, Math.max(0, videoBase), audio);
+    const body = segment.muxer.part(video, Math.max(0, Math.round(videoBase)), audio);
     const bytes = segment.headerPending ? concat([segment.muxer.header, body]) : body;
     this.#partVideo = frames.slice(count);
     this.#partAudio = [];

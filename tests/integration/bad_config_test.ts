@@ -56,3 +56,30 @@ api_read_tokens = [""]
   assert.match(log, /auth\.api_read_tokens\[0\]: <redacted> — must not be empty/);
   assert.ok(!log.includes("tooshort1") && !log.includes("has a space"), log);
 });
+
+Deno.test("a --config the start task may not read is one line naming the flag to add, not a stack trace", async () => {
+  const outside = await Deno.makeTempFile({ prefix: "edgecam-config-", suffix: ".toml" });
+  try {
+    const { child, logClosed } = spawnEdgecam(["--config", outside]);
+    assert.equal((await child.status).code, 2);
+    const log = await logClosed;
+    assert.equal(
+      log.trim(),
+      `edgecam: --config: "${outside}" — this process may not read it: add --allow-read=${outside} to the command (the start task reads ./ and /etc/edgecam/)`,
+    );
+  } finally {
+    await Deno.remove(outside);
+  }
+});
+
+Deno.test("a recording.dir the start task may not write is refused at start with the flags to add", async () => {
+  const path = await writeConfig(`[recording]\ndir = "/var/tmp/edgecam-recordings"`);
+  const { child, logClosed } = spawnEdgecam(["--config", path]);
+  assert.equal((await child.status).code, 2);
+  const log = await logClosed;
+  assert.match(
+    log,
+    /recording\.dir: "\/var\/tmp\/edgecam-recordings" — this process may not read or write there: add --allow-read=\/var\/tmp\/edgecam-recordings --allow-write=\/var\/tmp\/edgecam-recordings to the command/,
+  );
+  assert.ok(!log.includes("NotCapable"), log);
+});
