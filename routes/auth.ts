@@ -65,7 +65,10 @@ export function accessFor(
   if (path === "/offer") return stream("view", query.get("stream") ?? defaultStream());
   if (s[0] === "ws" && s[1] === "signal" && s.length === 3) return stream("view", s[2]);
   // systemd and load balancers probe /health; the page is plain files (what it fetches is guarded).
-  if (reads && (path === "/health" || path === "/" || path.startsWith("/static/"))) return undefined;
+  // Browsers fetch /favicon.ico on their own, without the page's token: refusing it only fills the log.
+  if (reads && (path === "/health" || path === "/" || path === "/favicon.ico" || path.startsWith("/static/"))) {
+    return undefined;
+  }
   return { kind: reads ? "api_read" : "api_change" };
 }
 

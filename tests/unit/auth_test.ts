@@ -121,6 +121,7 @@ Deno.test("accessFor: every route's kind; only /health, the page, its files and 
     ["GET", "/health", undefined],
     ["HEAD", "/health", undefined],
     ["GET", "/", undefined],
+    ["GET", "/favicon.ico", undefined],
     ["GET", "/static/app.js", undefined],
     ["GET", "/static/vendor/jmuxer-2.1.1.min.js", undefined],
     ["OPTIONS", "/whep/front", undefined],
