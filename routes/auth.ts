@@ -66,7 +66,9 @@ export function accessFor(
   if (s[0] === "ws" && s[1] === "signal" && s.length === 3) return stream("view", s[2]);
   // systemd and load balancers probe /health; the page is plain files (what it fetches is guarded).
   // Browsers fetch /favicon.ico on their own, without the page's token: refusing it only fills the log.
-  if (reads && (path === "/health" || path === "/" || path === "/favicon.ico" || path.startsWith("/static/"))) {
+  if (
+    reads && (path === "/health" || path === "/" || path === "/favicon.ico" || path.startsWith("/static/"))
+  ) {
     return undefined;
   }
   return { kind: reads ? "api_read" : "api_change" };
