@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
-import { VIEWER_LINE, waitHealthy } from "../helpers/edgecam.ts";
+import { VIEWER_LINE, waitFor, waitHealthy } from "../helpers/edgecam.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
+
+/** Where the unit's StateDirectory (its working folder, holding the recordings) is mapped. */
+const STATE = `${ROOT}test-output/unit-state`;
 
 /** The ExecStart of the systemd unit, with its install paths mapped onto this checkout. */
 async function unitCommand(configPath: string): Promise<string[]> {
@@ -11,11 +14,12 @@ async function unitCommand(configPath: string): Promise<string[]> {
     .replaceAll("/opt/edgecam/bin/deno", Deno.execPath())
     .replaceAll("/etc/edgecam/config.toml", configPath)
     .replaceAll("/etc/edgecam", `${ROOT}test-output`)
+    .replaceAll("/var/lib/edgecam", STATE)
     .replaceAll("/opt/edgecam", ROOT.replace(/\/$/, ""))
     .split(" ");
 }
 
-Deno.test("the bundle artifact runs under the systemd unit's exact permission flags", async () => {
+Deno.test("the bundle artifact runs and records under the systemd unit's exact permission flags", async () => {
   const bundle = await new Deno.Command(Deno.execPath(), {
     args: ["task", "--quiet", "bundle"],
     cwd: ROOT,
@@ -26,9 +30,16 @@ Deno.test("the bundle artifact runs under the systemd unit's exact permission fl
 
   await Deno.mkdir(`${ROOT}test-output`, { recursive: true });
   const config = `${ROOT}test-output/unit-config.toml`;
-  await Deno.writeTextFile(config, `[server]\nlisten = "127.0.0.1"\nport = 0\n[[cameras]]\nname = "front"\n`);
+  await Deno.writeTextFile(
+    config,
+    `[server]\nlisten = "127.0.0.1"\nport = 0\n[recording]\nmin_free_bytes = 0\n` +
+      `[[cameras]]\nname = "front"\nrecord = true\n`,
+  );
+  await Deno.remove(STATE, { recursive: true }).catch(() => {});
+  await Deno.mkdir(STATE, { recursive: true });
   const [command, ...args] = await unitCommand(config);
-  const child = new Deno.Command(command, { args, cwd: "/", stdout: "piped", stderr: "null" }).spawn();
+  // systemd starts it in its WorkingDirectory, the state folder: recording.dir's default lands there.
+  const child = new Deno.Command(command, { args, cwd: STATE, stdout: "piped", stderr: "null" }).spawn();
   try {
     const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
     let out = "";
@@ -43,6 +54,12 @@ Deno.test("the bundle artifact runs under the systemd unit's exact permission fl
     const page = await fetch(`${url}/`);
     assert.equal(page.status, 200);
     assert.match(await page.text(), /<title>edgecam<\/title>/);
+    await waitFor("a recorded part", async () => {
+      const status = await (await fetch(`${url}/api/streams/front/recording`)).json();
+      return status.bytes_written > 0 || undefined;
+    });
+    const [segment] = Deno.readDirSync(`${STATE}/recordings/front`);
+    assert.match(segment.name, /^\d{4}-\d\d-\d\dT.*Z\.mp4$/);
     child.kill("SIGTERM");
     assert.equal((await child.status).code, 0);
   } finally {
@@ -52,5 +69,6 @@ Deno.test("the bundle artifact runs under the systemd unit's exact permission fl
       // Exited already.
     }
     await child.stdout.cancel().catch(() => {});
+    await Deno.remove(STATE, { recursive: true }).catch(() => {});
   }
 });
