@@ -65,6 +65,8 @@ interface OpenSegment {
 const AUDIO_RECENT_MS = 2000;
 /** A frame shows this long when nothing after it says otherwise (the last of a segment): one at 30 fps. */
 const DEFAULT_FRAME_TICKS = 3000;
+/** Longest stop() waits for the frames already queued to be written. */
+const STOP_DRAIN_MS = 1000;
 /** A paused recording tries again this often. */
 const RETRY_MS = 2000;
 
@@ -144,6 +146,10 @@ export class Recorder {
     this.#reader = null;
     clearInterval(this.#timer);
     this.#stopAudio?.();
+    // What the stream already handed over is recorded too (closing the reader would drop it), within a bound
+    // so that a stalled disk cannot hold up a shutdown.
+    const deadline = Date.now() + STOP_DRAIN_MS;
+    while (reader.queued > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     reader.close();
     await this.#loop;
     await this.#serial(() => this.#closeSegment());
