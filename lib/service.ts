@@ -70,6 +70,8 @@ export interface Service {
   cameras: Map<string, CameraSource>;
   /** Shared-memory rings, by stream name. */
   shm: Map<string, ShmOutput>;
+  /** Recorders and the recordings on disk. */
+  recordings: Recordings;
   /** The address the server listens on (the real port when the config asked for 0). */
   addr: Deno.NetAddr;
   /** The service's own log (its level is `server.log_level`): two services in one process keep theirs. */
@@ -180,6 +182,7 @@ export async function startService(config: Config, http: HttpHandlers): Promise<
     streams,
     cameras,
     shm,
+    recordings,
     addr: server.addr,
     log: serviceLog,
     async stop() {

@@ -2,18 +2,16 @@
 // process (CPU, write calls, bytes written) and whether it moves the send delay to WebRTC viewers. Recording
 // is switched on and off through the HTTP API between windows, so each "on" window has an "off" neighbour
 // in the same run.
-import { RtpWriter } from "../../lib/webrtc/rtp/writer.ts";
-import { rtpTimestamp } from "../../lib/webrtc/rtp/packetizer.ts";
 import { parseConfig } from "../../lib/config/load.ts";
 import { RECORDING_FORMATS, type RecordingConfig } from "../../lib/config/schema.ts";
 import type { RecordingStatus } from "../../lib/recording/recorder.ts";
-import { startService } from "../../lib/service.ts";
-import { Recordings } from "../../lib/recording/recordings.ts";
+import { type Service, startService } from "../../lib/service.ts";
 import type { Stream } from "../../lib/stream/stream.ts";
 import { httpHandlers } from "../../routes/app.ts";
 import { lines } from "./lines.ts";
 import { CpuMeter, spawnBenchScript } from "./proc.ts";
 import { median, percentile } from "./stats.ts";
+import { SendProbe } from "./webrtc.ts";
 import type { WindowReport } from "./webrtc_viewers.ts";
 
 type Format = RecordingConfig["format"];
@@ -28,11 +26,8 @@ const WINDOW_MS = 10_000;
 const SETTLE_MS = 2500;
 /** The viewers' process waits this long before each window (the switch is made just before). */
 const VIEWER_WARM_UP_MS = 3000;
-/** An access unit captured this close to a window's end may not have reached every viewer yet. */
-const LAG_TAIL_MS = 500;
 
 const OUT = new URL("../../test-output/", import.meta.url);
-const wallMs = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -76,66 +71,6 @@ function procIo(): { syscw: number; wchar: number } {
   return { syscw: field("syscw"), wchar: field("wchar") };
 }
 
-/**
- * The WebRTC bench's lag for the edgecam path: access unit's pipe read (`captureMs`) → its marker packet
- * handed to the socket for the last viewer (first send per viewer), by wrapping `RtpWriter.write` in this
- * process. The same measure as SendProbe in webrtc.ts, which is not exported; werift's stock path left out.
- */
-class LagProbe {
-  readonly #captured = new Map<number, number>();
-  #sent = new Map<number, { viewers: Set<object>; lastMs: number }>();
-  #fromMs = 0;
-  readonly #write = RtpWriter.prototype.write;
-  readonly #reader;
-
-  constructor(stream: Stream) {
-    const reader = this.#reader = stream.subscribe(10_000);
-    void (async () => {
-      for await (const au of reader) this.#captured.set(rtpTimestamp(au.pts90k), au.captureMs);
-    })();
-    const write = this.#write;
-    const markerSent = (viewer: object, timestamp: number) => this.#markerSent(viewer, timestamp);
-    RtpWriter.prototype.write = function (this: RtpWriter, sequenceNumber, timestamp, marker, payload) {
-      const written = write.call(this, sequenceNumber, timestamp, marker, payload);
-      if (written && marker) markerSent(this, timestamp);
-      return written;
-    };
-  }
-
-  #markerSent(viewer: object, timestamp: number): void {
-    let entry = this.#sent.get(timestamp);
-    if (!entry) this.#sent.set(timestamp, entry = { viewers: new Set(), lastMs: 0 });
-    if (entry.viewers.has(viewer)) return;
-    entry.viewers.add(viewer);
-    entry.lastMs = wallMs();
-  }
-
-  start(): void {
-    this.#sent = new Map();
-    this.#captured.clear();
-    this.#fromMs = wallMs();
-  }
-
-  /** Sorted lags of the window's access units that reached all `viewers`, and the share that did. */
-  take(viewers: number): { lags: number[]; reachedAll: number } {
-    const untilMs = wallMs() - LAG_TAIL_MS;
-    const lags: number[] = [];
-    let frames = 0;
-    for (const [timestamp, entry] of this.#sent) {
-      const capturedMs = this.#captured.get(timestamp);
-      if (capturedMs === undefined || capturedMs < this.#fromMs || capturedMs > untilMs) continue;
-      frames++;
-      if (entry.viewers.size >= viewers) lags.push(entry.lastMs - capturedMs);
-    }
-    return { lags: lags.sort((a, b) => a - b), reachedAll: frames ? lags.length / frames : 0 };
-  }
-
-  close(): void {
-    RtpWriter.prototype.write = this.#write;
-    this.#reader.close();
-  }
-}
-
 /** One window's figures, per second where a rate. */
 interface Sample {
   recording: boolean;
@@ -147,26 +82,12 @@ interface Sample {
   streamBytes: number;
 }
 
-/**
- * The service's Recordings, caught at the API's first start (the Service handed back does not expose
- * them): the recorder's own count of write calls, which the syscw figure is checked against.
- */
-let recordings: Recordings | null = null;
-const recordingsStart = Recordings.prototype.start;
-
-function catchRecordings(): () => void {
-  Recordings.prototype.start = function (this: Recordings, name: string) {
-    recordings = this;
-    return recordingsStart.call(this, name);
-  };
-  return () => Recordings.prototype.start = recordingsStart;
-}
-
 /** Counters of this process (the service's), the recorder and the stream at one moment: no syscall but a read. */
-function counters(stream: Stream) {
+function counters(service: Service) {
+  const stream = service.streams.get("bench")!;
   return {
     ...procIo(),
-    recorderWrites: recordings?.recorder(stream.name)?.writes ?? 0,
+    recorderWrites: service.recordings.recorder("bench")?.writes ?? 0,
     streamBytes: stream.stats().bytes,
   };
 }
@@ -184,7 +105,7 @@ async function status(base: string): Promise<RecordingStatus> {
  */
 async function measure(
   base: string,
-  stream: Stream,
+  service: Service,
   recording: boolean,
   begin: () => Promise<void>,
   end: () => Promise<unknown>,
@@ -193,10 +114,10 @@ async function measure(
   const first = await status(base);
   const cpu = new CpuMeter();
   const t0 = performance.now();
-  const before = counters(stream);
+  const before = counters(service);
   await end();
   const percent = cpu.percent();
-  const after = counters(stream);
+  const after = counters(service);
   const seconds = (performance.now() - t0) / 1000;
   const last = await status(base);
   const rate = (key: keyof typeof before) => (after[key] - before[key]) / seconds;
@@ -244,11 +165,11 @@ interface ViewerSample {
 
 /** VIEWER_PAIRS off/on window pairs with VIEWERS werift viewers in their own process. */
 async function viewerWindows(
-  stream: Stream,
+  service: Service,
   base: string,
   stopped: RecordingStatus[],
 ): Promise<ViewerSample[]> {
-  const probe = new LagProbe(stream);
+  const probe = new SendProbe(service.streams.get("bench")!);
   const child = spawnBenchScript("webrtc_viewers.ts", [
     `${base}/whep/bench`,
     String(VIEWER_WARM_UP_MS),
@@ -270,7 +191,7 @@ async function viewerWindows(
         if (final) stopped.push(final);
       }
       let report: WindowReport | undefined;
-      const sample = await measure(base, stream, recording, async () => {
+      const sample = await measure(base, service, recording, async () => {
         await stdin.write(new TextEncoder().encode(`${VIEWERS}\n`));
         await next("window's start");
         probe.start();
@@ -317,7 +238,7 @@ async function formatRun(dir: string, format: Format, viewers: boolean) {
     for (let i = 0; i < PAIRS * 2; i++) {
       const recording = i % 2 === 1;
       samples.push(
-        await measure(base, stream, recording, async () => {
+        await measure(base, service, recording, async () => {
           if (recording) await switchRecording(base, true);
           else if (i > 0) stopped.push((await switchRecording(base, false))!);
           await sleep(SETTLE_MS);
@@ -325,7 +246,7 @@ async function formatRun(dir: string, format: Format, viewers: boolean) {
       );
     }
     stopped.push((await switchRecording(base, false))!);
-    if (viewers) withViewers = await viewerWindows(stream, base, stopped);
+    if (viewers) withViewers = await viewerWindows(service, base, stopped);
   } finally {
     await service.stop();
   }
@@ -343,7 +264,6 @@ const pad = (text: string, width: number) => text.padStart(width);
 export async function recordingBench(): Promise<string[]> {
   await Deno.mkdir(OUT, { recursive: true });
   const dir = await Deno.makeTempDir({ dir: OUT.pathname, prefix: "bench-recording-" });
-  const release = catchRecordings();
   try {
     const runs = [];
     for (const format of RECORDING_FORMATS) runs.push(await formatRun(dir, format, format === "fmp4"));
@@ -434,7 +354,6 @@ export async function recordingBench(): Promise<string[]> {
     }
     return out;
   } finally {
-    release();
     await Deno.remove(dir, { recursive: true });
   }
 }

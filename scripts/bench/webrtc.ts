@@ -42,7 +42,7 @@ const wallMs = () => performance.timeOrigin + performance.now();
  * `RtpWriter.write` and werift's `RTCDtlsTransport.sendRtp` (the stock path). Only the first send of
  * each frame's marker packet per viewer counts, so NACK retransmissions do not stretch it.
  */
-class SendProbe {
+export class SendProbe {
   /** RTP timestamp → capture time, from a reader of the stream. */
   readonly #captured = new Map<number, number>();
   /** RTP timestamp → the viewers (writers or transports) that sent its marker, and when the last one did. */
