@@ -10,6 +10,7 @@ import {
   type Mp4Track,
   type TrackRun,
 } from "../media/fmp4.ts";
+import { concat } from "../media/bytes.ts";
 import { nalUnits } from "../media/h264/annexb.ts";
 import { NAL, nalType, parseSps } from "../media/h264/sps.ts";
 import { ivfFrame, ivfHeader } from "../media/ivf.ts";
@@ -164,17 +165,4 @@ class Fmp4Muxer implements SegmentMuxer {
     }
     return runs.length === 0 ? new Uint8Array(0) : fragment(this.#sequence++, runs);
   }
-}
-
-/** One buffer of several, for the single write a part is. */
-export function concat(chunks: Uint8Array[]): Uint8Array {
-  let size = 0;
-  for (const c of chunks) size += c.length;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }

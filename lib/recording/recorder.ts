@@ -4,6 +4,7 @@
  */
 import type { RecordingConfig } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
+import { concat } from "../media/bytes.ts";
 import { opusPacketSamples } from "../media/opus.ts";
 import type { AccessUnit } from "../stream/access_unit.ts";
 import type { Reader } from "../stream/reader.ts";
@@ -11,7 +12,6 @@ import type { AudioPacket, Stream } from "../stream/stream.ts";
 import {
   type AudioRun,
   codecParameters,
-  concat,
   type SegmentMuxer,
   segmentMuxer,
   type VideoSample,

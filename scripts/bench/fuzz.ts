@@ -8,7 +8,8 @@
 import fc from "fast-check";
 import { parseArgs } from "node:util";
 import { configTarget } from "./fuzz/config.ts";
-import { concat, type Target } from "./fuzz/inputs.ts";
+import { concat } from "../../lib/media/bytes.ts";
+import type { Target } from "./fuzz/inputs.ts";
 import { h264Target, rtpTarget, webmTarget } from "./fuzz/media.ts";
 import { fragmentTarget, offerTarget, signalTarget } from "./fuzz/sdp.ts";
 

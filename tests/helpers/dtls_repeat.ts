@@ -2,6 +2,7 @@ import { Buffer } from "node:buffer";
 import type { RTCDtlsTransport } from "werift";
 import { waitFor } from "./edgecam.ts";
 import { WhepViewer } from "./whep_client.ts";
+import { concat } from "../../lib/media/bytes.ts";
 
 /** DTLS record content types and the handshake types of the server's flight 4. */
 const HANDSHAKE = 22;
@@ -9,16 +10,6 @@ const CHANGE_CIPHER_SPEC = 20;
 const FLIGHT_4 = [2, 11, 12, 13, 14];
 /** Offset of the handshake type in a plaintext record (13-byte record header). */
 const HANDSHAKE_TYPE_AT = 13;
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
 
 /** True for a plaintext (epoch 0) handshake record of flight 4. */
 function isFlight4(b: Uint8Array): boolean {

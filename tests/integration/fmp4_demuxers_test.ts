@@ -29,6 +29,7 @@ import {
   requireElements,
   run,
 } from "../helpers/media_probe.ts";
+import { concat } from "../../lib/media/bytes.ts";
 
 // ---------------------------------------------------------------------------------------------------------
 // Tools
@@ -128,16 +129,6 @@ function videoFragments(samples: Mp4Sample[], perFragment: number, gapAt = Infin
 /** Presentation times in seconds of `count` frames at 30 fps, `gap` ticks later from frame `gapFrom` on. */
 function expectedTimes(count: number, gapFrom = Infinity, gap = 0): number[] {
   return Array.from({ length: count }, (_, i) => (i * FRAME_TICKS + (i >= gapFrom ? gap : 0)) / SECOND);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 function mp4(tracks: Mp4Track[], fragments: TrackRun[][]): Uint8Array {

@@ -14,23 +14,10 @@ import {
   type TrackRun,
 } from "../../lib/media/fmp4.ts";
 import { ivfFrame, ivfHeader } from "../../lib/media/ivf.ts";
+import { hex, join } from "../helpers/bytes.ts";
 
 // ---------------------------------------------------------------------------------------------------------
 // Helpers
-
-function hex(s: string): Uint8Array {
-  return Uint8Array.from(s.replace(/\s/g, "").match(/../g) ?? [], (b) => parseInt(b, 16));
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /** A box found by the test's own walker, which knows nothing of the module's reader. */
 interface Box {
@@ -177,7 +164,7 @@ function recording() {
     }],
   ];
   const fragments = runs.map((r, i) => fragment(i + 1, r));
-  return { init, runs, fragments, file: concat(init, ...fragments) };
+  return { init, runs, fragments, file: join(init, ...fragments) };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -314,7 +301,7 @@ Deno.test("fragment: tfhd says default-base-is-moof, tfdt is version 1, trun has
   const moofSize = boxes[0].end;
   assert.deepEqual(
     payload(frag, find(boxes, "moof/traf/trun")),
-    concat(
+    join(
       hex("00000701 00000002"),
       hex((moofSize + 8).toString(16).padStart(8, "0")),
       hex("00000bb8 00000014 02000000"),
@@ -331,7 +318,7 @@ Deno.test("fragment: the mdat holds every run's samples in order, where each tru
   const mdat = boxes[1];
   assert.deepEqual(
     payload(frag, mdat),
-    concat(...runs[1].flatMap((r) => r.samples.map((s) => s.data))),
+    join(...runs[1].flatMap((r) => r.samples.map((s) => s.data))),
   );
   const trafs = boxes[0].children.filter((b) => b.type === "traf");
   trafs.forEach((traf, i) => {
@@ -412,7 +399,7 @@ Deno.test("parseMp4: round trip of init and fragments gives tracks, sequences, t
 });
 
 Deno.test("parseMp4: vp08 tracks and base decode times past 2^32 survive the round trip", () => {
-  const file = concat(
+  const file = join(
     initSegment([VP8]),
     fragment(9, [{ trackId: 1, baseDecodeTime: 2 ** 33 + 3, samples: videoSamples(3, [0, 2]) }]),
   );
@@ -462,7 +449,7 @@ Deno.test("parseMp4: skips boxes it has no use for (free, styp, sidx) and takes 
   const sizeZero = frag.slice();
   const mdatAt = walk(frag)[0].end;
   new DataView(sizeZero.buffer).setUint32(mdatAt, 0);
-  const file = concat(initSegment([H264]), free, sizeZero);
+  const file = join(initSegment([H264]), free, sizeZero);
   const layout = parseMp4(file);
   assert.equal(layout.fragments.length, 1);
   assert.equal(layout.completeBytes, file.length);
@@ -481,7 +468,7 @@ const GARBAGE: { name: string; bytes: () => Uint8Array }[] = [
     bytes: () => {
       const frag = fragment(1, [{ trackId: 1, baseDecodeTime: 0, samples: videoSamples(1, [0]) }]);
       const moofEnd = walk(frag)[0].end;
-      return concat(initSegment([H264]), frag.subarray(0, moofEnd), hex("00000008 66726565"));
+      return join(initSegment([H264]), frag.subarray(0, moofEnd), hex("00000008 66726565"));
     },
   },
   {
@@ -490,7 +477,7 @@ const GARBAGE: { name: string; bytes: () => Uint8Array }[] = [
       const frag = fragment(1, [{ trackId: 1, baseDecodeTime: 0, samples: videoSamples(1, [0]) }]);
       const trun = find(walk(frag), "moof/traf/trun");
       new DataView(frag.buffer).setUint32(trun.start + 12, 0x7fffffff);
-      return concat(initSegment([H264]), frag);
+      return join(initSegment([H264]), frag);
     },
   },
   {
@@ -559,7 +546,7 @@ Deno.test("retimeFragment: changes the mfhd sequence and each tfdt, and no other
 Deno.test("retimeFragment: fragments of two recordings splice into one continuous stream", () => {
   const a = recording();
   const b = recording();
-  const spliced = concat(
+  const spliced = join(
     a.init,
     ...a.fragments,
     ...b.fragments.map((f, i) =>

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { AnnexBSplitter, isKeyframe, nalUnits } from "../../lib/media/h264/annexb.ts";
 import { type H264AccessUnit, H264Assembler } from "../../lib/media/h264/assembler.ts";
 import { NAL, nalType, parseSps, type SpsInfo } from "../../lib/media/h264/sps.ts";
+import { hex, join } from "../helpers/bytes.ts";
 
 // ---------------------------------------------------------------------------------------------------------
 // Helpers
@@ -11,20 +12,6 @@ const BASELINE = fixture("testsrc_h264_320x240.h264");
 const HIGH = fixture("testsrc_h264_high_1920x1080.h264");
 const BASELINE_FRAMES = 60;
 const BASELINE_KEYFRAMES = [0, 30];
-
-function hex(s: string): Uint8Array {
-  return Uint8Array.from(s.replace(/\s/g, "").match(/../g) ?? [], (b) => parseInt(b, 16));
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
@@ -38,7 +25,7 @@ function sameList(a: Uint8Array[], b: Uint8Array[]): boolean {
 
 /** Annex-B with a 4-byte start code before each NAL unit. */
 function annexB(nals: Uint8Array[]): Uint8Array {
-  return concat(...nals.flatMap((n) => [hex("00000001"), n]));
+  return join(...nals.flatMap((n) => [hex("00000001"), n]));
 }
 
 function* chunks(bytes: Uint8Array, size: number): Generator<Uint8Array> {
@@ -135,7 +122,7 @@ function escape(rbsp: Uint8Array): Uint8Array {
 
 /** An SPS NAL unit: header 0x67, then `fields` written from profile_idc on, escaped. */
 function craftSps(fields: (w: BitWriter) => BitWriter): Uint8Array {
-  return concat(hex("67"), escape(fields(new BitWriter()).bytes()));
+  return join(hex("67"), escape(fields(new BitWriter()).bytes()));
 }
 
 /** The fields after pic_order_cnt: one reference frame, then size, frame coding and cropping. */
@@ -351,11 +338,11 @@ Deno.test("parseSps: what is not an SPS gives undefined", () => {
   const cases: [string, Uint8Array][] = [
     ["empty", new Uint8Array()],
     ["a PPS", hex("68ce3c80")],
-    ["forbidden_zero_bit set", concat(hex("e7"), sps.subarray(1))],
+    ["forbidden_zero_bit set", join(hex("e7"), sps.subarray(1))],
     ["seq_parameter_set_id above 31", craftSps((w) => w.u(8, 66).u(8, 0).u(8, 30).ue(32))],
     ["pic_order_cnt_type 3", craftSps((w) => w.u(8, 66).u(8, 0).u(8, 30).ue(0).ue(0).ue(3))],
     ["chroma_format_idc 4", craftSps((w) => w.u(8, 100).u(8, 0).u(8, 30).ue(0).ue(4))],
-    ["an Exp-Golomb code of 32 zeros", concat(hex("6742c01e"), new Uint8Array(8), hex("80"))],
+    ["an Exp-Golomb code of 32 zeros", join(hex("6742c01e"), new Uint8Array(8), hex("80"))],
     [
       "zero-sized picture after cropping",
       craftSps((w) => picture(w.u(8, 66).u(8, 0).u(8, 30).ue(0).ue(0).ue(2), 1, 1, 1, [8, 0, 0, 0])),
@@ -452,7 +439,7 @@ Deno.test("AnnexBSplitter: every chunk size from 1 to 4096 gives the same NAL un
 
 Deno.test("AnnexBSplitter: a NAL unit past maxNalBytes is dropped and the next one still comes out", () => {
   const splitter = new AnnexBSplitter({ maxNalBytes: 64 });
-  const big = concat(hex("000001 41"), noise(200, 7));
+  const big = join(hex("000001 41"), noise(200, 7));
   const nals = [...splitter.push(big), ...splitter.push(hex("000001 6588")), ...splitter.end()];
   assert.deepEqual(nals, [hex("6588")]);
   assert.equal(splitter.errors, 1);
@@ -536,7 +523,7 @@ Deno.test("H264Assembler: without AUDs, a slice with first_mb_in_slice 0 still s
   assert.deepEqual(assemble(noAud, 1000).aus, REFERENCE.aus);
   // Both pictures' NAL units in one write: flush() still finds only one waiting.
   const assembler = new H264Assembler();
-  assert.deepEqual(assembler.push(concat(REFERENCE.aus[0].data, REFERENCE.aus[1].data)), [REFERENCE.aus[0]]);
+  assert.deepEqual(assembler.push(join(REFERENCE.aus[0].data, REFERENCE.aus[1].data)), [REFERENCE.aus[0]]);
   assert.deepEqual(assembler.flush(), REFERENCE.aus[1]);
 });
 
@@ -555,7 +542,7 @@ Deno.test("H264Assembler: flush() keeps parameter sets pending until a picture a
 
 /** The fixture with NAL units of the given types removed from access unit `index`. */
 function withoutInAu(index: number, drop: number[]): Uint8Array {
-  return concat(
+  return join(
     ...REFERENCE.aus.map((au, i) =>
       i !== index ? au.data : annexB([...nalUnits(au.data)].filter((n) => !drop.includes(nalType(n))))
     ),
@@ -577,7 +564,7 @@ Deno.test("H264Assembler: an IDR before any SPS is dropped and counted; the next
 });
 
 Deno.test("H264Assembler: an SPS that does not parse is dropped and counted", () => {
-  const broken = concat(annexB([hex("6742c0")]), REFERENCE.aus[0].data);
+  const broken = join(annexB([hex("6742c0")]), REFERENCE.aus[0].data);
   const got = assemble(broken);
   assert.equal(got.errors, 1);
   assert.deepEqual(got.aus[0], REFERENCE.aus[0]);
@@ -588,7 +575,7 @@ Deno.test("H264Assembler: an SPS that does not parse is dropped and counted", ()
 
 Deno.test("H264Assembler: garbage before the stream is counted once and skipped", () => {
   for (const size of [1, 7, 4096, 1 << 20]) {
-    const got = assemble(concat(noise(5000, 1), BASELINE), size);
+    const got = assemble(join(noise(5000, 1), BASELINE), size);
     assert.equal(got.errors, 1);
     assert.deepEqual(got.aus, REFERENCE.aus);
   }
@@ -596,11 +583,11 @@ Deno.test("H264Assembler: garbage before the stream is counted once and skipped"
 
 Deno.test("H264Assembler: damaged NAL units between pictures are counted and dropped; the pictures stay intact", () => {
   const damage = [
-    concat(hex("000001 e5"), noise(300, 2)), // forbidden_zero_bit
-    concat(hex("000001 18"), noise(300, 3)), // type 24: STAP-A only exists in RTP
+    join(hex("000001 e5"), noise(300, 2)), // forbidden_zero_bit
+    join(hex("000001 18"), noise(300, 3)), // type 24: STAP-A only exists in RTP
     hex("000001"), // empty: the next access unit's start code follows at once
   ];
-  const stream = concat(...REFERENCE.aus.flatMap((au, i) => i % 10 === 5 ? [au.data, ...damage] : [au.data]));
+  const stream = join(...REFERENCE.aus.flatMap((au, i) => i % 10 === 5 ? [au.data, ...damage] : [au.data]));
   for (const size of [1, 3, 188, 1 << 20]) {
     const got = assemble(stream, size);
     assert.equal(got.errors, 6 * damage.length);
@@ -609,9 +596,9 @@ Deno.test("H264Assembler: damaged NAL units between pictures are counted and dro
 });
 
 Deno.test("H264Assembler: bytes glued to a slice or a truncated slice only change that picture", () => {
-  const glued = concat(REFERENCE.aus[3].data, noise(500, 4));
+  const glued = join(REFERENCE.aus[3].data, noise(500, 4));
   const truncated = REFERENCE.aus[7].data.subarray(0, 300);
-  const stream = concat(...REFERENCE.aus.map((au, i) => i === 3 ? glued : i === 7 ? truncated : au.data));
+  const stream = join(...REFERENCE.aus.map((au, i) => i === 3 ? glued : i === 7 ? truncated : au.data));
   const got = assemble(stream, 1000);
   assert.equal(got.aus.length, BASELINE_FRAMES);
   assert.deepEqual(got.aus[3].data, glued);

@@ -1,14 +1,11 @@
 import assert from "node:assert/strict";
 import { parseVp8Frame, type Vp8FrameInfo } from "../../lib/media/vp8.ts";
 import { WebmDemuxer } from "../../lib/media/webm.ts";
+import { hex } from "../helpers/bytes.ts";
 
 const FRAMES = new WebmDemuxer().push(
   Deno.readFileSync(new URL("../fixtures/testsrc_vp8_320x240.webm", import.meta.url)),
 );
-
-function hex(s: string): Uint8Array {
-  return Uint8Array.from(s.replace(/\s/g, "").match(/../g) ?? [], (b) => parseInt(b, 16));
-}
 
 /** A frame whose first partition is `partition` bytes, followed by that many bytes. */
 function frame(header: string, partition = 0): Uint8Array {

@@ -5,6 +5,7 @@
  * shrinks a failing input by shrinking them.
  */
 import fc from "fast-check";
+import { concat } from "../../../lib/media/bytes.ts";
 
 /** One fuzz target: the inputs it takes, what it feeds them to, and which throws are no finding. */
 export interface Target<T> {
@@ -32,17 +33,6 @@ export function tolerate<R>(allowed: (err: unknown) => boolean, step: () => R): 
 
 /** Bytes as a Uint8Array. */
 export const u = (...bytes: number[]): Uint8Array => new Uint8Array(bytes);
-
-/** The parts joined into one array. */
-export function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /** Offsets in `bytes` where `pattern` starts. */
 export function offsetsOf(bytes: Uint8Array, pattern: number[]): number[] {

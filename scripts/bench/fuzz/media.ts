@@ -12,11 +12,11 @@ import {
 import { AnnexBSplitter, hasBSlice, isKeyframe, nalUnits } from "../../../lib/media/h264/annexb.ts";
 import { H264Assembler } from "../../../lib/media/h264/assembler.ts";
 import { NAL, nalType, parseSps, sliceType, unescapeRbsp } from "../../../lib/media/h264/sps.ts";
+import { concat } from "../../../lib/media/bytes.ts";
 import { parseVp8Frame } from "../../../lib/media/vp8.ts";
 import { EBML_ID, WebmDemuxer } from "../../../lib/media/webm.ts";
 import {
   chunked,
-  concat,
   editBytes,
   editedItem,
   nothingAllowed,
