@@ -2,14 +2,9 @@ import assert from "node:assert/strict";
 import type { Locator, Page } from "playwright-core";
 import { launchChromium } from "../helpers/browser.ts";
 import { getJson, startEdgecam, waitFor, waitHealthy } from "../helpers/edgecam.ts";
+import type { RecordingStatus } from "../../lib/recording/recorder.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
-
-interface RecordingStatus {
-  recording: boolean;
-  duration_ms: number;
-  error: string | null;
-}
 
 /** What the test reads off a <video> element. */
 interface VideoState {
@@ -74,10 +69,9 @@ function localInputValue(page: Page, ms: number): Promise<string> {
   );
 }
 
-Deno.test("the viewer page records a stream, lists its segments and plays them and a range in a <video>", async (t) => {
-  const dir = `recordings/test-${crypto.randomUUID().slice(0, 8)}`;
-  const edgecam = await startEdgecam({
-    toml: `
+/** One 320x240 test camera, recorded into `dir` in 2 s segments of 500 ms parts. */
+function config(dir: string): string {
+  return `
 [shm]
 enabled = false
 [recording]
@@ -89,7 +83,13 @@ part_ms = 500
 name = "cam"
 width = 320
 height = 240
-`,
+`;
+}
+
+Deno.test("the viewer page records a stream, lists its segments and plays them and a range in a <video>", async (t) => {
+  const dir = `recordings/test-${crypto.randomUUID().slice(0, 8)}`;
+  const edgecam = await startEdgecam({
+    toml: config(dir),
   });
   const browser = await launchChromium();
   const status = async () =>
@@ -213,23 +213,11 @@ Deno.test("the recording controls on a service with tokens: Bearer on API calls,
   const token = "record-token-0123456789abcdef";
   const dir = `recordings/test-${crypto.randomUUID().slice(0, 8)}`;
   const edgecam = await startEdgecam({
-    toml: `
-[auth]
+    toml: `[auth]
 view_tokens = ["${token}"]
 api_read_tokens = ["${token}"]
 api_change_tokens = ["${token}"]
-[shm]
-enabled = false
-[recording]
-dir = "${dir}"
-min_free_bytes = 0
-segment_s = 2
-part_ms = 500
-[[cameras]]
-name = "cam"
-width = 320
-height = 240
-`,
+${config(dir)}`,
   });
   const browser = await launchChromium();
   try {

@@ -11,6 +11,7 @@ import { gstDecode, probePackets, probeStreams, requireElements } from "../helpe
 import { WhipPublisher } from "../helpers/whip_client.ts";
 import { nalUnits } from "../../lib/media/h264/annexb.ts";
 import { NAL, nalType } from "../../lib/media/h264/sps.ts";
+import type { RecordingStatus } from "../../lib/recording/recorder.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -35,17 +36,6 @@ height = 240
 keyframe_interval = 5
 ${cameras}
 `;
-}
-
-interface RecordingStatus {
-  recording: boolean;
-  filename: string | null;
-  frame_count: number;
-  bytes_written: number;
-  duration_ms: number;
-  start_time: string | null;
-  format: string;
-  error: string | null;
 }
 
 interface Segment {
