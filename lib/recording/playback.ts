@@ -4,6 +4,7 @@
  */
 import { dropSamplesBefore, type FragmentInfo, fragmentInfo, retimeFragment } from "../media/fmp4.ts";
 import { NotFoundError } from "../errors.ts";
+import { sameBytes } from "../media/bytes.ts";
 import { type Mp4Index, readAt, type RecordingLibrary, type SegmentInfo } from "./library.ts";
 
 /** Time scale of a recording's Opus track. */
@@ -58,7 +59,7 @@ export async function planPlayback(
   let remaining = durationMs * ticksPerMs;
   for (const [n, segment] of segments.entries()) {
     const index = n === 0 ? firstIndex : await library.index(segment.path);
-    if (!sameBytes(index.init, firstIndex.init)) break;
+    if (!index.init || !sameBytes(index.init, firstIndex.init)) break;
     const from = n === 0 ? Math.max(0, (startMs - segment.startMs) * ticksPerMs) : 0;
     const cut = n === 0 ? keyframeAtOrBefore(index, video.id, from) : { fragment: 0, sample: 0, time: 0 };
     if (!cut) continue;
@@ -108,12 +109,6 @@ function keyframeAtOrBefore(
     }
   }
   return found;
-}
-
-function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
-  if (!a || !b || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /**

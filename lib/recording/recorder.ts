@@ -11,6 +11,7 @@ import type { Reader } from "../stream/reader.ts";
 import type { AudioPacket, Stream } from "../stream/stream.ts";
 import {
   type AudioRun,
+  type CodecParameters,
   codecParameters,
   type SegmentMuxer,
   segmentMuxer,
@@ -198,15 +199,15 @@ export class Recorder {
 
   async #onVideo(au: AccessUnit): Promise<void> {
     const segment = this.#segment;
+    const params = au.keyframe ? codecParameters(this.stream.codec, au.data) : undefined;
     if (segment && au.keyframe) {
       // Half a frame's slack: a keyframe exactly segment_s later arrives a hair early as often as late.
       const due = au.pts90k - segment.startPts >= this.config.segmentS * 90_000 - DEFAULT_FRAME_TICKS / 2;
-      const params = codecParameters(this.stream.codec, au.data);
       if (due || (params && params.key !== segment.key)) await this.#closeSegment(au.pts90k);
     }
     if (!this.#segment) {
-      if (!au.keyframe || Date.now() < this.#pausedUntilMs) return;
-      if (!await this.#openSegment(au)) return;
+      if (!params || Date.now() < this.#pausedUntilMs) return;
+      if (!await this.#openSegment(au, params)) return;
     }
     if (this.#partVideo.length === 0 && this.#partAudio.length === 0) this.#partOpenedMs = Date.now();
     this.#partVideo.push(au);
@@ -229,7 +230,7 @@ export class Recorder {
     this.#partAudio.push({ data: packet.payload, decodeTime });
   }
 
-  /** Writes what waited a whole part by the clock (frames stopped coming), and retries a paused recording. */
+  /** Writes what waited a whole part by the clock: frames stopped coming, or only audio comes. */
   async #onTick(): Promise<void> {
     if (!this.#segment) return;
     const held = this.#partVideo.length + this.#partAudio.length;
@@ -242,9 +243,8 @@ export class Recorder {
     }
   }
 
-  async #openSegment(au: AccessUnit): Promise<boolean> {
-    const params = codecParameters(this.stream.codec, au.data);
-    if (!params) return false;
+  /** Opens the segment that `au`, a keyframe carrying `params`, begins; false when it cannot. */
+  async #openSegment(au: AccessUnit, params: CodecParameters): Promise<boolean> {
     const refused = this.space.makeRoom(this.stream.name, 0);
     if (refused) {
       this.#pause(refused);

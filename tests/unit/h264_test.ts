@@ -3,6 +3,7 @@ import { AnnexBSplitter, isKeyframe, nalUnits } from "../../lib/media/h264/annex
 import { type H264AccessUnit, H264Assembler } from "../../lib/media/h264/assembler.ts";
 import { NAL, nalType, parseSps, type SpsInfo } from "../../lib/media/h264/sps.ts";
 import { hex, join } from "../helpers/bytes.ts";
+import { sameBytes } from "../../lib/media/bytes.ts";
 
 // ---------------------------------------------------------------------------------------------------------
 // Helpers
@@ -12,12 +13,6 @@ const BASELINE = fixture("testsrc_h264_320x240.h264");
 const HIGH = fixture("testsrc_h264_high_1920x1080.h264");
 const BASELINE_FRAMES = 60;
 const BASELINE_KEYFRAMES = [0, 30];
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 function sameList(a: Uint8Array[], b: Uint8Array[]): boolean {
   return a.length === b.length && a.every((x, i) => sameBytes(x, b[i]));
