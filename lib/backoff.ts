@@ -1,6 +1,7 @@
 /**
  * Retry pacing: the exponential backoff shared by everything that retries on its own (a camera's
- * pipeline restarts, a push target's reconnects), and the camera restart policy built on it.
+ * pipeline restarts, a push target's reconnects), the camera restart policy built on it, and a sleep a
+ * shutdown can cut short.
  */
 
 /** The delay before restart attempt `attempt` (1-based): doubling from `initialMs`, capped. */
@@ -57,4 +58,17 @@ export function nextRestart(policy: RestartPolicy, history: RestartHistory): Res
   return windowOpensInMs > backoffMs
     ? { delayMs: Math.ceil(windowOpensInMs), rateLimited: true }
     : { delayMs: backoffMs, rateLimited: false };
+}
+
+/** Resolves after `ms`, or as soon as `signal` aborts: a wait that a shutdown does not have to sit out. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
 }

@@ -21,6 +21,9 @@ import { type IngestSettings, WhipSessions } from "./ingest/publishers.ts";
 import type { Codec } from "./stream/access_unit.ts";
 import type { SecondPublisher } from "./ingest/path.ts";
 import { Recordings } from "./recording/recordings.ts";
+import { Profiler } from "./debug/profiler.ts";
+import { describeEvent } from "./events.ts";
+import { Hooks } from "./hooks/hooks.ts";
 
 /** What the HTTP handlers need from the running service. */
 export interface ServiceContext {
@@ -49,6 +52,10 @@ export interface ServiceContext {
   log: Log;
   /** Recorders and the recordings on disk. */
   recordings: Recordings;
+  /** Whether the profiling endpoints answer (`[debug] enabled`). */
+  debug: boolean;
+  /** Takes CPU profiles and heap snapshots of this process. */
+  profiler: Profiler;
 }
 
 /**
@@ -60,6 +67,8 @@ export interface HttpHandlers {
   app(ctx: ServiceContext): Deno.ServeHandler;
   /** The handler of a camera's own signaling port (`webrtc_port`): its WebSocket signaling alone. */
   cameraSignal(ctx: ServiceContext, camera: string): Deno.ServeHandler;
+  /** The handler of `[metrics] listen`: `GET /metrics` alone. */
+  metrics(ctx: ServiceContext): Deno.ServeHandler;
 }
 
 /** A running edgecam: its streams, camera processes and HTTP server. */
@@ -103,6 +112,13 @@ export async function startService(config: Config, http: HttpHandlers): Promise<
     return new Set<string>();
   });
   let stopping = false;
+  // Events go to the log and the hooks as they happen; hooks only queue them, so no source waits.
+  const hooks = new Hooks(config.hooks, serviceLog);
+  const eventLog = serviceLog.logger("events");
+  streams.onEvent((event) => {
+    eventLog.info(describeEvent(event));
+    hooks.dispatch(event);
+  });
   const recordings = new Recordings(config.recording, streams, serviceLog);
   const recordFromStart = new Set(
     [...config.cameras, ...config.paths].filter((s) => s.record).map((s) => s.name),
@@ -162,6 +178,8 @@ export async function startService(config: Config, http: HttpHandlers): Promise<
     stopping: () => stopping,
     shm,
     recordings,
+    debug: config.debug.enabled,
+    profiler: new Profiler(),
   };
   const server = Deno.serve({
     hostname: config.server.listen,
@@ -170,13 +188,19 @@ export async function startService(config: Config, http: HttpHandlers): Promise<
   }, http.app(ctx));
   // The Pion-based Pi camera streamer gave each camera its own signaling port; kept for its clients when
   // configured.
-  const signalServers = config.cameras.filter((c) => c.webrtcPort !== 0).map((camera) => {
+  const extraServers = config.cameras.filter((c) => c.webrtcPort !== 0).map((camera) => {
     log.info(`${camera.name}: WebSocket signaling on port ${camera.webrtcPort} at /ws`);
     return Deno.serve(
       { hostname: config.server.listen, port: camera.webrtcPort, onListen: () => {} },
       http.cameraSignal(ctx, camera.name),
     );
   });
+  if (config.metrics.listen) {
+    const { hostname, port } = config.metrics.listen;
+    const metricsServer = Deno.serve({ hostname, port, onListen: () => {} }, http.metrics(ctx));
+    log.info(`Prometheus metrics also on ${hostname}:${metricsServer.addr.port}/metrics`);
+    extraServers.push(metricsServer);
+  }
 
   return {
     streams,
@@ -189,7 +213,7 @@ export async function startService(config: Config, http: HttpHandlers): Promise<
       // Nothing new first: requests are refused and no new connection is taken, so no session or path
       // can appear once the rings are closed.
       stopping = true;
-      const serversDown = Promise.all([server, ...signalServers].map((s) => s.shutdown()));
+      const serversDown = Promise.all([server, ...extraServers].map((s) => s.shutdown()));
       memory.stop();
       whep.closeAll();
       whip.closeAll();
@@ -201,6 +225,8 @@ export async function startService(config: Config, http: HttpHandlers): Promise<
       if (!await withinDeadline(Promise.all(outputs), STOP_OUTPUTS_MS)) {
         log.warn(`pushes and cameras not all stopped after ${STOP_OUTPUTS_MS} ms; closing the rings anyway`);
       }
+      // Events of the stop itself (viewers leaving, streams lost) are logged; hooks get no more.
+      hooks.close();
       for (const ring of shm.values()) ring.close();
       for (const stream of streams.all()) stream.close();
       // Connections still open (a WebSocket whose client does not answer the close) are not waited for.

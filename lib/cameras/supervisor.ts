@@ -83,6 +83,7 @@ export class CameraSource {
       attempt = runsWithoutFrames + 1;
       const decision = nextRestart(policy, { runsWithoutFrames, restartTimes, now: performance.now() });
       this.stream.source = {
+        ...this.stream.source,
         state: "restarting",
         attempt,
         restarts: this.stream.source.restarts + 1,

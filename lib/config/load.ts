@@ -9,8 +9,11 @@ import type { Config } from "./schema.ts";
 import {
   readAuth,
   readCameras,
+  readDebug,
+  readHooks,
   readIngest,
   readLimits,
+  readMetrics,
   readPaths,
   readRecording,
   readServer,
@@ -69,12 +72,16 @@ export function validateConfig(raw: unknown): Config {
     shm: readShm(root.table("shm")),
     ingest: readIngest(root.table("ingest")),
     recording: readRecording(root.table("recording")),
+    debug: readDebug(root.table("debug")),
+    hooks: readHooks(root.tableArray("hooks")),
+    metrics: { listen: null },
     cameras: [],
     paths: [],
   };
   // Ring names are shared by cameras and paths: two rings under one name would overwrite each other.
   const rings = new Map<string, string>();
   config.cameras = readCameras(root.tableArray("cameras"), config.server.port, config.shm, rings);
+  config.metrics = readMetrics(root.table("metrics"), config.server.port);
   config.paths = readPaths(root.tableArray("paths"), config.cameras, config.ingest, config.shm, rings);
   root.rejectUnknown();
   if (problems.length > 0) throw new ConfigError(problems);

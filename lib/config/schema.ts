@@ -3,6 +3,7 @@
  * a key may take. Defaults and validation live in sections.ts; loading in load.ts.
  */
 import type { LogLevel } from "../log.ts";
+import type { EventName } from "../events.ts";
 import type { Codec } from "../stream/access_unit.ts";
 
 /** Where frames come from. */
@@ -169,6 +170,32 @@ export interface RecordingConfig {
   fsync: typeof FSYNC_POLICIES[number];
 }
 
+/** `[metrics]`: where else `GET /metrics` is served, besides the main port. */
+export interface MetricsConfig {
+  /** An address of its own serving `/metrics` alone ("127.0.0.1:9090"); null = none. */
+  listen: { hostname: string; port: number } | null;
+}
+
+/** `[debug]`: the on-demand profiling endpoints. */
+export interface DebugConfig {
+  /** Whether `POST /api/debug/cpu-profile` and `/api/debug/heap-snapshot` answer (404 otherwise). */
+  enabled: boolean;
+}
+
+/** One `[[hooks]]` entry: what to do when one of its events happens. */
+export interface HookConfig {
+  /** The events it fires on. */
+  on: EventName[];
+  /** Where the event is POSTed as JSON; empty when `run` is used. */
+  url: string;
+  /** A program and its arguments, run without a shell with the event in `EDGECAM_*`; empty when `url` is used. */
+  run: string[];
+  /** Longest one POST or one run may take. */
+  timeoutMs: number;
+  /** Further POST attempts after a failure, with backoff (a program is run once). */
+  retries: number;
+}
+
 /** One `[[cameras]]` entry, with every default filled in. */
 export interface CameraConfig {
   /** Stream path; safe in URLs and shared-memory names. */
@@ -289,6 +316,12 @@ export interface Config {
   ingest: IngestConfig;
   /** `[recording]` */
   recording: RecordingConfig;
+  /** `[metrics]` */
+  metrics: MetricsConfig;
+  /** `[debug]` */
+  debug: DebugConfig;
+  /** `[[hooks]]`, in file order. */
+  hooks: HookConfig[];
   /** `[[cameras]]`, in file order. */
   cameras: CameraConfig[];
   /** `[[paths]]`, in file order. */

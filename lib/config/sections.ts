@@ -6,17 +6,21 @@
 import type { Codec } from "../stream/access_unit.ts";
 import { LOG_LEVELS } from "../log.ts";
 import { objectNameProblem, ringObjectName, SLOT_ALIGN } from "../shm/layout.ts";
+import { EVENT_NAMES, type EventName } from "../events.ts";
 import {
   type AuthConfig,
   type CameraConfig,
   CODECS,
+  type DebugConfig,
   ENCODER_NAMES,
   type EncoderName,
   FLIP_METHODS,
   FSYNC_POLICIES,
+  type HookConfig,
   type IceServerConfig,
   type IngestConfig,
   type LimitsConfig,
+  type MetricsConfig,
   type PathConfig,
   type PushTarget,
   RECORDING_FORMATS,
@@ -53,6 +57,7 @@ import {
   NAME_REASON,
   parseByteSize,
   parseDuration,
+  parseListen,
   PUSH_TOKEN_REASON,
   SIZE_REASON,
   SLOT_SIZE_REASON,
@@ -204,6 +209,62 @@ export function readRecording(r: TableReader): RecordingConfig {
   };
   r.rejectUnknown();
   return recording;
+}
+
+/** `[metrics]`; its port must not be the main one. */
+export function readMetrics(r: TableReader, serverPort: number): MetricsConfig {
+  let listen: MetricsConfig["listen"] = null;
+  const text = r.string("listen", "", (v) => {
+    if (v === "") return undefined;
+    const parsed = parseListen(v);
+    if (typeof parsed === "string") return parsed;
+    if (parsed.port === undefined) return 'must name a port ("127.0.0.1:9090" or ":9090")';
+    if (parsed.port !== 0 && parsed.port === serverPort) return "port already used by server.port";
+  });
+  if (text !== "" && !r.failed("listen")) {
+    const parsed = parseListen(text) as { host?: string; port: number };
+    listen = { hostname: parsed.host ?? "0.0.0.0", port: parsed.port };
+  }
+  r.rejectUnknown();
+  return { listen };
+}
+
+/** `[debug]`. */
+export function readDebug(r: TableReader): DebugConfig {
+  const debug: DebugConfig = { enabled: r.boolean("enabled", false) };
+  r.rejectUnknown();
+  return debug;
+}
+
+/** `[[hooks]]`: each names its events and exactly one of `url` or `run`. */
+export function readHooks(readers: TableReader[]): HookConfig[] {
+  const events = `must be one of: ${EVENT_NAMES.join(", ")}`;
+  return readers.map((r) => {
+    const hook: HookConfig = {
+      on: r.stringOrList(
+        "on",
+        (v) => EVENT_NAMES.includes(v as EventName) ? undefined : events,
+      ) as EventName[],
+      url: r.string("url", "", (v) => v === "" ? undefined : checkHookUrl(v)),
+      run: r.stringList("run", (v) => v === "" ? "must not be empty" : undefined),
+      timeoutMs: r.integer("timeout_ms", 5000, 100, 600_000),
+      retries: r.integer("retries", 3, 0, 10),
+    };
+    const hasUrl = r.has("url") && !r.failed("url");
+    const hasRun = r.has("run") && !r.failed("run");
+    if (hasUrl && hasRun) r.report("run", hook.run, "give either url or run, not both");
+    else if (!r.has("url") && !r.has("run")) {
+      r.missing("url", "a hook needs url (a webhook) or run (a program)");
+    } else if (hasRun && hook.run.length === 0) r.report("run", hook.run, "must name a program");
+    r.rejectUnknown();
+    return hook;
+  });
+}
+
+function checkHookUrl(v: string): string | undefined {
+  if (!URL.canParse(v)) return "must be a URL such as http://127.0.0.1:8123/api/webhook/edgecam";
+  const url = new URL(v);
+  if (url.protocol !== "http:" && url.protocol !== "https:") return "must be an http: or https: URL";
 }
 
 /** `[[paths]]`: WHIP paths, their names unique among cameras and paths and their rings claimed. */

@@ -56,12 +56,17 @@ export class FrameReassembler {
   /** Where #take's scan of the frame at #next stopped (its first missing packet); undefined: at #next. */
   #scanFrom: number | undefined;
 
-  /** Frames completed by this packet, and whether a frame was given up since the last call. */
-  push(packet: RtpIn): { frames: RtpFrame[]; lost: boolean } {
+  /**
+   * Frames completed by this packet, whether a frame was given up since the last call, and how many
+   * sequence numbers were given up without their packet ever arriving (a jump past the reorder window
+   * is a publisher restarting its count, not loss, so it counts none).
+   */
+  push(packet: RtpIn): { frames: RtpFrame[]; lost: boolean; missing: number } {
     let lost = false;
+    let missing = 0;
     if (this.#next === undefined) this.#next = packet.sequenceNumber;
     const ahead = seqDiff(packet.sequenceNumber, this.#next);
-    if (ahead < 0) return { frames: [], lost }; // late: its frame went out or was given up
+    if (ahead < 0) return { frames: [], lost, missing }; // late: its frame went out or was given up
     if (ahead >= MAX_SPAN) {
       this.#ring.fill(undefined);
       this.#markers = 0;
@@ -79,10 +84,12 @@ export class FrameReassembler {
         frames.push(frame);
         continue;
       }
-      if (!this.#giveUpGap()) break;
+      const given = this.#giveUpGap();
+      if (given === undefined) break;
+      missing += given;
       lost = true;
     }
-    return { frames, lost };
+    return { frames, lost, missing };
   }
 
   #get(seq: number): RtpIn | undefined {
@@ -97,11 +104,19 @@ export class FrameReassembler {
     if (packet.marker) this.#markers--;
   }
 
-  /** Deletes the pending packets from #next up to (not including) `end`, and moves #next there. */
-  #advanceTo(end: number): void {
-    for (let seq = this.#next!; seq !== end; seq = (seq + 1) & 0xffff) this.#delete(seq);
+  /**
+   * Deletes the pending packets from #next up to (not including) `end`, and moves #next there; returns
+   * how many of those sequence numbers had no packet.
+   */
+  #advanceTo(end: number): number {
+    let missing = 0;
+    for (let seq = this.#next!; seq !== end; seq = (seq + 1) & 0xffff) {
+      if (this.#get(seq)) this.#delete(seq);
+      else missing++;
+    }
     this.#next = end;
     this.#scanFrom = undefined;
+    return missing;
   }
 
   /**
@@ -133,11 +148,11 @@ export class FrameReassembler {
 
   /**
    * When enough later frames are complete behind the gap at #next, drops the frame that has the gap
-   * and returns true. The next frame starts at the first packet after the gap that follows a marker,
+   * and returns how many of its packets never came (undefined: not yet). The next frame starts at the first packet after the gap that follows a marker,
    * or whose timestamp is not the broken frame's (its marker may be the packet that was lost).
    */
-  #giveUpGap(): boolean {
-    if (this.#markers < FRAMES_BEHIND_A_GAP) return false;
+  #giveUpGap(): number | undefined {
+    if (this.#markers < FRAMES_BEHIND_A_GAP) return undefined;
     const next = this.#next!;
     const broken = this.#get(next)?.timestamp;
     let start: RtpIn | undefined;
@@ -154,8 +169,7 @@ export class FrameReassembler {
     const end = start.marker && start.timestamp === broken
       ? (start.sequenceNumber + 1) & 0xffff
       : start.sequenceNumber;
-    this.#advanceTo(end);
-    return true;
+    return this.#advanceTo(end);
   }
 }
 

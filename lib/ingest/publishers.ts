@@ -78,10 +78,14 @@ class WhipSession extends PeerSession implements Publisher {
   protected connected(): void {
     this.log.info(`${this.path}/${this.id}: publisher connected`);
     shrinkReadBuffers(this.pc);
+    this.ingest.stream.announce("publisher_joined", { protocol: "webrtc", session: this.id });
   }
 
   protected closing(why: string): void {
     this.ingest.release(this, why);
+    if (this.isConnected) {
+      this.ingest.stream.announce("publisher_left", { protocol: "webrtc", session: this.id, reason: why });
+    }
   }
 
   /** Sends the publisher a PLI for its video (the path rate-limits the calls). */
@@ -92,12 +96,16 @@ class WhipSession extends PeerSession implements Publisher {
 
   #onVideo(rtp: RtpPacket): void {
     this.#videoSsrc = rtp.header.ssrc;
-    const { frames, lost } = this.#reassembler.push({
+    const { frames, lost, missing } = this.#reassembler.push({
       sequenceNumber: rtp.header.sequenceNumber,
       timestamp: rtp.header.timestamp,
       marker: rtp.header.marker,
       payload: rtp.payload,
     });
+    if (missing > 0) {
+      const source = this.ingest.stream.source;
+      this.ingest.stream.source = { ...source, packetsLost: source.packetsLost + missing };
+    }
     if (lost) this.#needKeyframe();
     if (frames.length === 0) return;
     const arrivedMs = performance.timeOrigin + performance.now();

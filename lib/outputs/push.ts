@@ -192,7 +192,7 @@ export class WhipPush {
         () => this.stream.requestKeyframe(),
         this.#log,
       );
-      const sending = sendAccessUnits(reader, this.#packetizer, rtp);
+      const sending = sendAccessUnits(reader, this.#packetizer, rtp, this.stream.sendDelay);
       const stopAudio = audioSender ? forwardAudio(this.stream, audioSender) : undefined;
       const why = await ended.why;
       stopAudio?.();

@@ -50,6 +50,8 @@ class WhepSession extends PeerSession {
   readonly rtp: ViewerRtp;
   #reader: Reader | null = null;
   #stopAudio: (() => void) | undefined;
+  /** Whether viewer_joined went out, so viewer_left goes out once, for viewers that joined only. */
+  #joined = false;
 
   constructor(
     readonly stream: Stream,
@@ -74,6 +76,8 @@ class WhepSession extends PeerSession {
       this.close("the stream's viewer limit (max_clients) was reached while connecting");
       return;
     }
+    this.#joined = true;
+    this.stream.announce("viewer_joined", { protocol: "webrtc", session: this.id });
     if (this.audioSender) this.#stopAudio = forwardAudio(this.stream, this.audioSender);
     void this.#send();
   }
@@ -87,7 +91,7 @@ class WhepSession extends PeerSession {
     const reader = this.stream.subscribe();
     this.#reader = reader;
     try {
-      await sendAccessUnits(reader, this.packetizer, this.rtp);
+      await sendAccessUnits(reader, this.packetizer, this.rtp, this.stream.sendDelay);
     } finally {
       // The reader ends when the stream closes (shutdown): the session ends with it.
       this.close();
@@ -95,6 +99,9 @@ class WhepSession extends PeerSession {
   }
 
   protected closing(why: string): void {
+    if (this.#joined) {
+      this.stream.announce("viewer_left", { protocol: "webrtc", session: this.id, reason: why });
+    }
     this.#reader?.close();
     this.#stopAudio?.();
     this.rtp.close();

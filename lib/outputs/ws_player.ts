@@ -116,6 +116,8 @@ export class WsPlayers {
    */
   async play(stream: Stream, socket: WebSocket): Promise<void> {
     const reader = stream.subscribe();
+    const session = crypto.randomUUID();
+    stream.announce("viewer_joined", { protocol: "ws", session });
     reader.backlogBytes = () => socket.bufferedAmount;
     socket.addEventListener("close", () => reader.close());
     let skippingSince: number | undefined;
@@ -145,6 +147,7 @@ export class WsPlayers {
     } finally {
       reader.close();
       if (socket.readyState === WebSocket.OPEN) socket.close(1001, "stream closed");
+      stream.announce("viewer_left", { protocol: "ws", session });
     }
   }
 }

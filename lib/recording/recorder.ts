@@ -57,6 +57,9 @@ interface OpenSegment {
   startMs: number;
   /** Whether the header is still to go in front of the first part. */
   headerPending: boolean;
+  /** Bytes and 90 kHz video time written to it so far. */
+  bytes: number;
+  ticks: number;
   /** Audio: the first packet's RTP timestamp and its decode time in the segment (48 kHz). */
   audioFirstTs?: number;
   audioBase?: number;
@@ -100,6 +103,8 @@ export class Recorder {
   #pausedUntilMs = 0;
   /** Write calls made, for the bench's writes-per-second figure. */
   writes = 0;
+  /** Bytes written over every recording of this stream, for the metrics' counter (never reset). */
+  bytesTotal = 0;
 
   constructor(
     readonly stream: Stream,
@@ -137,6 +142,7 @@ export class Recorder {
       for await (const au of reader) await this.#serial(() => this.#onVideo(au));
     })();
     this.log.info(`${this.stream.name}: recording (${this.config.format}) to ${this.folder}`);
+    this.stream.announce("recording_started", { format: this.config.format, folder: this.folder });
     return true;
   }
 
@@ -269,6 +275,8 @@ export class Recorder {
       startPts: au.pts90k,
       startMs: au.captureMs,
       headerPending: true,
+      bytes: 0,
+      ticks: 0,
     };
     this.#filename = path;
     this.#partVideo = [];
@@ -312,9 +320,12 @@ export class Recorder {
       return this.#abandon(segment, `cannot write ${segment.path}: ${(err as Error).message}`);
     }
     segment.headerPending = false;
+    segment.bytes += bytes.length;
     this.#bytes += bytes.length;
+    this.bytesTotal += bytes.length;
     this.#frames += video.length;
-    for (const v of video) this.#durationTicks += v.duration;
+    for (const v of video) segment.ticks += v.duration;
+    this.#durationTicks += video.reduce((sum, v) => sum + v.duration, 0);
   }
 
   #audioRun(): AudioRun | null {
@@ -361,6 +372,13 @@ export class Recorder {
       await Deno.remove(segment.path).catch(() => {});
       return;
     }
+    this.stream.announce("recording_segment_complete", {
+      file: segment.path.slice(segment.path.lastIndexOf("/") + 1),
+      path: segment.path,
+      bytes: segment.bytes,
+      duration_s: Math.round(segment.ticks / 90) / 1000,
+      start_time: new Date(segment.startMs).toISOString(),
+    });
     this.space.segmentClosed(this.stream.name, segment.path);
   }
 
@@ -372,7 +390,10 @@ export class Recorder {
 
   #pause(reason: string): void {
     this.#pausedUntilMs = Date.now() + RETRY_MS;
-    if (this.#error !== reason) this.log.error(`${this.stream.name}: recording paused: ${reason}`);
+    if (this.#error !== reason) {
+      this.log.error(`${this.stream.name}: recording paused: ${reason}`);
+      this.stream.announce("recording_error", { error: reason });
+    }
     this.#error = reason;
   }
 }

@@ -54,6 +54,11 @@ export class Recordings implements SpaceKeeper {
     return recorder ? recorder.stop() : Promise.resolve(this.#idle());
   }
 
+  /** Bytes recorded of a stream since the service started, over all its recordings. */
+  bytesTotal(name: string): number {
+    return this.#recorders.get(name)?.bytesTotal ?? 0;
+  }
+
   /** A stream's recording status; the idle one for a stream never recorded. */
   status(name: string): RecordingStatus {
     return this.#recorders.get(name)?.status() ?? this.#idle();

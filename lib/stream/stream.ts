@@ -3,6 +3,8 @@
  * registry of a service's streams.
  */
 import type { AccessUnit, Codec, VideoFormat } from "./access_unit.ts";
+import { type EventFields, type EventName, type ServiceEvent, serviceEvent } from "../events.ts";
+import { Histogram, SEND_DELAY_BUCKETS } from "../metrics/histogram.ts";
 import { Reader } from "./reader.ts";
 
 /** Where a stream's source is in its life. `waiting` is a path with no publisher yet. */
@@ -19,6 +21,8 @@ export interface SourceStatus {
   lastError: string | null;
   /** Process id of the source's pipeline while one runs. */
   pid: number | null;
+  /** RTP packets a WHIP publisher never delivered (0 for a camera), since the service started. */
+  packetsLost: number;
 }
 
 /** One Opus packet of a stream's audio, numbered for the stream (continuous across publishers). */
@@ -77,8 +81,20 @@ export class Stream {
   #format: VideoFormat | null = null;
   readonly #audioListeners = new Set<(packet: AudioPacket) => void>();
   #keyframeRequester: (() => void) | undefined;
-  /** Source state, written by whichever source feeds this stream. */
-  source: SourceStatus = { state: "starting", attempt: 0, restarts: 0, lastError: null, pid: null };
+  #source: SourceStatus = {
+    state: "starting",
+    attempt: 0,
+    restarts: 0,
+    lastError: null,
+    pid: null,
+    packetsLost: 0,
+  };
+  readonly #eventListeners = new Set<(event: ServiceEvent) => void>();
+  /**
+   * Pipe read (or packet arrival) → a WebRTC peer's last packet of the frame handed to the socket, one
+   * observation per peer and frame: the figure the WebRTC bench reports, kept where scrapes read it.
+   */
+  readonly sendDelay = new Histogram(SEND_DELAY_BUCKETS);
 
   constructor(
     /** The path readers ask for. */
@@ -90,6 +106,35 @@ export class Stream {
     /** Whether the stream may carry Opus audio (WHIP paths), so viewers are offered an audio track. */
     readonly hasAudio = false,
   ) {}
+
+  /** Source state, written by whichever source feeds this stream. */
+  get source(): SourceStatus {
+    return this.#source;
+  }
+
+  /** Replaces the source state, announcing what changed: ready, lost, a camera restart. */
+  set source(next: SourceStatus) {
+    const before = this.#source;
+    this.#source = next;
+    const fields = { state: next.state, last_error: next.lastError };
+    if (next.restarts > before.restarts) {
+      this.announce("camera_restart", { restarts: next.restarts, ...fields });
+    }
+    if (next.state === "running" && before.state !== "running") this.announce("stream_ready", fields);
+    if (before.state === "running" && next.state !== "running") this.announce("stream_lost", fields);
+  }
+
+  /** Tells this stream's event listeners that something happened to it. */
+  announce(event: EventName, fields: EventFields = {}): void {
+    const announced = serviceEvent(event, this.name, fields);
+    for (const listener of this.#eventListeners) listener(announced);
+  }
+
+  /** Calls `listener` with each event of this stream from now on; returns the unsubscribe function. */
+  onEvent(listener: (event: ServiceEvent) => void): () => void {
+    this.#eventListeners.add(listener);
+    return () => this.#eventListeners.delete(listener);
+  }
 
   /**
    * Asks the source for a keyframe: a viewer lost packets and sent a PLI or FIR, or a reader is waiting
@@ -235,11 +280,15 @@ export class StreamRegistry {
   readonly #streams = new Map<string, Stream>();
   readonly #onAdd: ((stream: Stream) => void)[] = [];
   readonly #onRemove: ((stream: Stream) => void)[] = [];
+  readonly #onEvent: ((event: ServiceEvent) => void)[] = [];
 
   /** Adds a stream; its name must be new. */
   add(stream: Stream): Stream {
     if (this.#streams.has(stream.name)) throw new Error(`stream ${stream.name} already exists`);
     this.#streams.set(stream.name, stream);
+    stream.onEvent((event) => {
+      for (const listener of this.#onEvent) listener(event);
+    });
     for (const listener of this.#onAdd) listener(stream);
     return stream;
   }
@@ -247,6 +296,11 @@ export class StreamRegistry {
   /** Calls `listener` with each stream added from now on: cameras at start, WHIP paths as they come. */
   onAdd(listener: (stream: Stream) => void): void {
     this.#onAdd.push(listener);
+  }
+
+  /** Calls `listener` with every event of every stream, those added later included. */
+  onEvent(listener: (event: ServiceEvent) => void): void {
+    this.#onEvent.push(listener);
   }
 
   /** Calls `listener` with each stream removed (a WHIP path nobody configured, once unused), after it closed. */

@@ -8,6 +8,7 @@ import {
   validateConfig,
 } from "../../lib/config/load.ts";
 import { type Config, type ServerConfig } from "../../lib/config/schema.ts";
+import { EVENT_NAMES } from "../../lib/events.ts";
 import { DURATION_REASON, parseByteSize, parseDuration, SIZE_REASON } from "../../lib/config/rules.ts";
 
 /** The problem lines a call throws; fails the test when it throws nothing or something else. */
@@ -68,6 +69,9 @@ Deno.test("an empty file means every default and no cameras", () => {
       minFreeBytes: 1_000_000_000,
       fsync: "segment",
     },
+    metrics: { listen: null },
+    debug: { enabled: false },
+    hooks: [],
     cameras: [],
     paths: [],
   });
@@ -194,6 +198,18 @@ delete_after = "36h"
 max_bytes = "20GiB"
 min_free_bytes = "500MB"
 fsync = "part"
+[metrics]
+listen = "127.0.0.1:9090"
+[debug]
+enabled = true
+[[hooks]]
+on = "stream_lost"
+url = "https://hooks.example.org/edgecam"
+timeout_ms = 2000
+retries = 0
+[[hooks]]
+on = ["recording_segment_complete", "recording_error"]
+run = ["/usr/local/bin/upload", "--bucket", "cams"]
 [[paths]]
 name = "obs"
 codec = "vp8"
@@ -275,6 +291,18 @@ url = "http://10.0.0.2:8080/obs/whip"
       minFreeBytes: 500_000_000,
       fsync: "part",
     },
+    metrics: { listen: { hostname: "127.0.0.1", port: 9090 } },
+    debug: { enabled: true },
+    hooks: [
+      { on: ["stream_lost"], url: "https://hooks.example.org/edgecam", run: [], timeoutMs: 2000, retries: 0 },
+      {
+        on: ["recording_segment_complete", "recording_error"],
+        url: "",
+        run: ["/usr/local/bin/upload", "--bucket", "cams"],
+        timeoutMs: 5000,
+        retries: 3,
+      },
+    ],
     paths: [{
       name: "obs",
       codec: "vp8",
@@ -497,6 +525,38 @@ Deno.test("each bad value is one line: key path, value as JSON, reason", async (
     ["max_bytes negative", `[recording]\nmax_bytes = -5`, [`recording.max_bytes: -5 — ${SIZE_REASON}`]],
     ["fsync unknown", `[recording]\nfsync = "always"`, [
       `recording.fsync: "always" — must be one of: segment, part, never`,
+    ]],
+    // [metrics], [debug], [[hooks]]
+    ["metrics listen without a port", `[metrics]\nlisten = "127.0.0.1"`, [
+      `metrics.listen: "127.0.0.1" — must name a port ("127.0.0.1:9090" or ":9090")`,
+    ]],
+    ["metrics on the main port", `[server]\nport = 9000\n[metrics]\nlisten = ":9000"`, [
+      `metrics.listen: ":9000" — port already used by server.port`,
+    ]],
+    ["debug enabled as a string", `[debug]\nenabled = "yes"`, [
+      `debug.enabled: "yes" — must be true or false`,
+    ]],
+    ["a hook on an unknown event", `[[hooks]]\non = "camera_lost"\nurl = "http://h/x"`, [
+      `hooks[0].on: "camera_lost" — must be one of: ${EVENT_NAMES.join(", ")}`,
+    ]],
+    ["a hook with no event", `[[hooks]]\nurl = "http://h/x"`, [`hooks[0].on: (missing) — required`]],
+    ["a hook with neither url nor run", `[[hooks]]\non = "stream_lost"`, [
+      `hooks[0].url: (missing) — a hook needs url (a webhook) or run (a program)`,
+    ]],
+    ["a hook with both url and run", `[[hooks]]\non = "stream_lost"\nurl = "http://h/x"\nrun = ["a"]`, [
+      `hooks[0].run: ["a"] — give either url or run, not both`,
+    ]],
+    ["a hook url of another scheme", `[[hooks]]\non = "stream_lost"\nurl = "ftp://h/x"`, [
+      `hooks[0].url: "ftp://h/x" — must be an http: or https: URL`,
+    ]],
+    ["a hook run as one string", `[[hooks]]\non = "stream_lost"\nrun = "notify.sh --all"`, [
+      `hooks[0].run: "notify.sh --all" — must be an array of strings`,
+    ]],
+    ["a hook run with no program", `[[hooks]]\non = "stream_lost"\nrun = []`, [
+      `hooks[0].run: [] — must name a program`,
+    ]],
+    ["a hook retrying too often", `[[hooks]]\non = "stream_lost"\nurl = "http://h/x"\nretries = 50`, [
+      `hooks[0].retries: 50 — must be an integer from 0 to 10`,
     ]],
     ["record as a string", `[[cameras]]\nname = "a"\nrecord = "yes"`, [
       `cameras[0].record: "yes" — must be true or false`,

@@ -6,6 +6,7 @@ import { Buffer } from "node:buffer";
 import { H264Packetizer, type RTCRtpSender, RtpHeader, RtpPacket, Vp8Packetizer } from "werift";
 import type { AccessUnit, Codec } from "../../stream/access_unit.ts";
 import type { Stream } from "../../stream/stream.ts";
+import type { Histogram } from "../../metrics/histogram.ts";
 
 /** RTP payload size that fits a 1280-byte path MTU with the SRTP, UDP and IP overhead on top. */
 const MAX_PAYLOAD_BYTES = 1200;
@@ -74,10 +75,13 @@ export async function sendAccessUnits(
   reader: AsyncIterable<AccessUnit>,
   packetizer: StreamPacketizer,
   rtp: { send(shared: SharedPayload, timestamp: number): void },
+  sendDelay: Histogram,
 ): Promise<void> {
   for await (const au of reader) {
     const timestamp = rtpTimestamp(au.pts90k);
     for (const shared of packetizer.payloads(au)) rtp.send(shared, timestamp);
+    // The frame's last packet is in the socket now: the sends above are synchronous.
+    sendDelay.observe((performance.timeOrigin + performance.now() - au.captureMs) / 1000);
   }
 }
 

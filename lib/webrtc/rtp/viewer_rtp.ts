@@ -60,6 +60,8 @@ interface FirFeedback {
 
 /** Feedback counters of one viewer, or of all viewers of a stream. */
 export interface FeedbackCounts {
+  /** RTP packets sent the first time (retransmits apart). */
+  packetsSent: number;
   /** Sequence numbers the viewer asked for again, over all its NACKs. */
   nacks: number;
   /** Packets sent again. */
@@ -74,7 +76,7 @@ export interface FeedbackCounts {
 
 /** Counters at zero. */
 export function emptyFeedbackCounts(): FeedbackCounts {
-  return { nacks: 0, retransmits: 0, retransmitsSuppressed: 0, plis: 0, firs: 0 };
+  return { packetsSent: 0, nacks: 0, retransmits: 0, retransmitsSuppressed: 0, plis: 0, firs: 0 };
 }
 
 /** Sends one viewer's packets with its own sequence numbers, and answers its RTCP feedback. */
@@ -152,6 +154,8 @@ export class ViewerRtp {
     this.#writer.write(sequenceNumber, timestamp, shared.marker, shared.payload);
     this.#packetCount = (this.#packetCount + 1) >>> 0;
     this.#octetCount = (this.#octetCount + shared.payload.byteLength) >>> 0;
+    this.counts.packetsSent++;
+    this.totals.packetsSent++;
     if (this.#reportTimer === undefined && !this.#closed) this.#scheduleReport();
   }
 
