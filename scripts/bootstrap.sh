@@ -2,7 +2,8 @@
 # Installs whatever edgecam needs and is missing; safe to run any number of times.
 #   scripts/bootstrap.sh          what the service needs: Deno, GStreamer, npm dependencies
 #   scripts/bootstrap.sh --test   also what the tests need: Chromium, Python GStreamer bindings, gcc (the C
-#                                 shared-memory reader) and gst-discoverer-1.0 (checks the H.264 it writes)
+#                                 shared-memory reader), gst-discoverer-1.0 (checks the H.264 it writes),
+#                                 FFmpeg's ffprobe (checks recordings) and promtool (checks /metrics)
 set -euo pipefail
 
 DENO_VERSION=2.9.6
@@ -53,6 +54,14 @@ if [ "${1:-}" = "--test" ]; then
   fi
   apt_install fonts-dejavu-core python3-gst-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-gst-plugins-bad-1.0 \
     gir1.2-nice-0.1 gstreamer1.0-nice gstreamer1.0-libav gcc libc6-dev gstreamer1.0-plugins-base-apps ffmpeg
+  # promtool (package prometheus) checks the /metrics exposition; the Prometheus server it brings is not
+  # wanted, so it is switched off, but only when this script installed it.
+  if ! command -v promtool >/dev/null 2>&1; then
+    apt_install prometheus
+    if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled --quiet prometheus 2>/dev/null; then
+      $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
+    fi
+  fi
   # The STUN/TURN test runs its own coturn on loopback; the daemon the package enables is not wanted,
   # so it is switched off, but only when this script installed it.
   if ! command -v turnserver >/dev/null 2>&1; then

@@ -40,10 +40,10 @@ export interface SpawnedEdgecam {
   logClosed: Promise<string>;
 }
 
-/** Runs main.ts with the start task's permission flags and the given arguments. */
-export function spawnEdgecam(args: string[]): SpawnedEdgecam {
+/** Runs main.ts with the given arguments, under the start task's permission flags unless `flags` replaces them. */
+export function spawnEdgecam(args: string[], flags = startTaskFlags()): SpawnedEdgecam {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...startTaskFlags(), "main.ts", ...args],
+    args: ["run", ...flags, "main.ts", ...args],
     cwd: ROOT,
     stdin: "null",
     stdout: "piped",
@@ -60,18 +60,16 @@ export function spawnEdgecam(args: string[]): SpawnedEdgecam {
 
 /**
  * Starts edgecam on a config (path or TOML text) listening on a loopback port: `port`, or an ephemeral
- * one by default.
+ * one by default; `flags` replaces the start task's permission flags.
  */
 export async function startEdgecam(
-  config: { path?: string; toml?: string; port?: number },
+  config: { path?: string; toml?: string; port?: number; flags?: string[] },
 ): Promise<RunningEdgecam> {
   const path = config.path ?? await writeConfig(config.toml!);
-  const { child, stdout, log } = spawnEdgecam([
-    "--config",
-    path,
-    "--listen",
-    `127.0.0.1:${config.port ?? 0}`,
-  ]);
+  const { child, stdout, log } = spawnEdgecam(
+    ["--config", path, "--listen", `127.0.0.1:${config.port ?? 0}`],
+    config.flags,
+  );
   let out = "";
   const deadline = Date.now() + 20_000;
   while (!VIEWER_LINE.test(out)) {

@@ -22,17 +22,22 @@ function frame(firstSeq: number, timestamp: number, count: number): RtpIn[] {
   }));
 }
 
-/** Pushes packets in order and returns [timestamps of the frames out, whether a loss was reported]. */
-function run(packets: RtpIn[]): [number[], boolean] {
+/**
+ * Pushes packets in order and returns [timestamps of the frames out, whether a loss was reported, how
+ * many sequence numbers were given up without their packet].
+ */
+function run(packets: RtpIn[]): [number[], boolean, number] {
   const reassembler = new FrameReassembler();
   const out: number[] = [];
   let lost = false;
+  let missing = 0;
   for (const p of packets) {
     const r = reassembler.push(p);
     out.push(...r.frames.map((f) => f.timestamp));
     lost ||= r.lost;
+    missing += r.missing;
   }
-  return [out, lost];
+  return [out, lost, missing];
 }
 
 Deno.test("seqDiff is signed and wraps at 16 bits", () => {
@@ -48,7 +53,9 @@ Deno.test("FrameReassembler: frames in order, across the sequence wrap, out of o
   const c = frame(3, 7000, 1);
   const d = frame(4, 10000, 2);
   const e = frame(6, 13000, 1);
-  const cases: [string, RtpIn[], number[], boolean][] = [
+  const long = frame(1, 4000, 3);
+  const [h, i, j] = [frame(4, 7000, 1), frame(5, 10000, 1), frame(6, 13000, 1)];
+  const cases: [string, RtpIn[], number[], boolean, number?][] = [
     ["in order, across the wrap", [...a, ...b, ...c], [1000, 4000, 7000], false],
     ["a frame's packets swapped", [...a, b[1], b[0], ...c], [1000, 4000, 7000], false],
     ["a whole frame late", [...a, ...c, ...b], [1000, 4000, 7000], false],
@@ -58,16 +65,34 @@ Deno.test("FrameReassembler: frames in order, across the sequence wrap, out of o
       7000,
       10000,
     ], false],
-    ["a packet never comes: its frame is dropped after three later frames", [...a, b[0], ...c, ...d, ...e], [
-      1000,
-      7000,
-      10000,
-      13000,
-    ], true],
+    [
+      "a packet never comes: its frame is dropped after three later frames",
+      [...a, b[0], ...c, ...d, ...e],
+      [
+        1000,
+        7000,
+        10000,
+        13000,
+      ],
+      true,
+      1,
+    ],
+    [
+      "two packets of a frame never come: both counted missing",
+      [...a, long[0], ...h, ...i, ...j],
+      [
+        1000,
+        7000,
+        10000,
+        13000,
+      ],
+      true,
+      2,
+    ],
     ["a duplicate is ignored", [...a, ...a, ...b], [1000, 4000], false],
   ];
-  for (const [name, packets, expected, lost] of cases) {
-    await t.step(name, () => assert.deepEqual(run(packets), [expected, lost]));
+  for (const [name, packets, expected, lost, missing = 0] of cases) {
+    await t.step(name, () => assert.deepEqual(run(packets), [expected, lost, missing]));
   }
 });
 

@@ -77,11 +77,16 @@ export async function sendAccessUnits(
   rtp: { send(shared: SharedPayload, timestamp: number): void },
   sendDelay: Histogram,
 ): Promise<void> {
+  // Frames captured before the peer joined (the cached GOP it starts on) are a catch-up burst, not the
+  // fan-out's delay: only live ones are observed.
+  const joinedMs = performance.timeOrigin + performance.now();
   for await (const au of reader) {
     const timestamp = rtpTimestamp(au.pts90k);
     for (const shared of packetizer.payloads(au)) rtp.send(shared, timestamp);
     // The frame's last packet is in the socket now: the sends above are synchronous.
-    sendDelay.observe((performance.timeOrigin + performance.now() - au.captureMs) / 1000);
+    if (au.captureMs >= joinedMs) {
+      sendDelay.observe((performance.timeOrigin + performance.now() - au.captureMs) / 1000);
+    }
   }
 }
 
