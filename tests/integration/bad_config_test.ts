@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { spawnEdgecam, writeConfig } from "../helpers/edgecam.ts";
+import { spawnEdgecam, startTaskFlags, writeConfig } from "../helpers/edgecam.ts";
 
 Deno.test("a bad config exits non-zero before anything starts, one line per problem naming key and value", async () => {
   const path = await writeConfig(`
@@ -82,4 +82,29 @@ Deno.test("a recording.dir the start task may not write is refused at start with
     /recording\.dir: "\/var\/tmp\/edgecam-recordings" — this process may not read or write there: add --allow-read=\/var\/tmp\/edgecam-recordings --allow-write=\/var\/tmp\/edgecam-recordings to the command/,
   );
   assert.ok(!log.includes("NotCapable"), log);
+});
+
+Deno.test("a hook program the start task may not run is refused at start with the flag to add", async () => {
+  const path = await writeConfig(`[[hooks]]\non = "stream_lost"\nrun = ["/usr/local/bin/notify", "--all"]`);
+  const { child, logClosed } = spawnEdgecam(["--config", path]);
+  assert.equal((await child.status).code, 2);
+  const log = await logClosed;
+  assert.match(
+    log,
+    /hooks\[0\]\.run: "\/usr\/local\/bin\/notify" — this process may not run it: add it to --allow-run \(--allow-run=gst-launch-1\.0,gst-inspect-1\.0,\/usr\/local\/bin\/notify\)/,
+  );
+  assert.ok(!log.includes("NotCapable"), log);
+});
+
+Deno.test("[debug] enabled under flags without --allow-sys is refused at start, naming the flag", async () => {
+  const path = await writeConfig(`[debug]\nenabled = true`);
+  const narrow = startTaskFlags().map((f) =>
+    f === "--allow-sys" ? "--allow-sys=networkInterfaces,hostname" : f
+  );
+  const { child, logClosed } = spawnEdgecam(["--config", path], narrow);
+  assert.equal((await child.status).code, 2);
+  assert.match(
+    await logClosed,
+    /debug\.enabled: true — CPU profiles need --allow-sys \(all of it\) for node:inspector/,
+  );
 });
