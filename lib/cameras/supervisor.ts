@@ -90,6 +90,12 @@ export class CameraSource {
         lastError: outcome.error,
         pid: null,
       };
+      this.stream.announce("camera_restart", {
+        restarts: this.stream.source.restarts,
+        attempt,
+        delay_ms: decision.delayMs,
+        last_error: outcome.error,
+      });
       this.#log.warn(`${outcome.error}; restart ${attempt} in ${decision.delayMs} ms`);
       // Once per stretch of held-back restarts: a crash loop would otherwise say it at every restart.
       if (decision.rateLimited && !rateLimited) {

@@ -112,14 +112,11 @@ export class Stream {
     return this.#source;
   }
 
-  /** Replaces the source state, announcing what changed: ready, lost, a camera restart. */
+  /** Replaces the source state, announcing when the stream becomes ready or is lost. */
   set source(next: SourceStatus) {
     const before = this.#source;
     this.#source = next;
     const fields = { state: next.state, last_error: next.lastError };
-    if (next.restarts > before.restarts) {
-      this.announce("camera_restart", { restarts: next.restarts, ...fields });
-    }
     if (next.state === "running" && before.state !== "running") this.announce("stream_ready", fields);
     if (before.state === "running" && next.state !== "running") this.announce("stream_lost", fields);
   }
