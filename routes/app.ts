@@ -11,6 +11,7 @@ import { debugRoutes } from "./debug.ts";
 import { bugLog, errorResponse } from "./errors.ts";
 import { metricsRoutes } from "./metrics.ts";
 import { offerRoutes } from "./offer.ts";
+import { openApiRoutes } from "./openapi.ts";
 import { recordingRoutes } from "./recordings.ts";
 import { cameraSignalApp, signalRoutes } from "./signal.ts";
 import { snapshotRoutes } from "./snapshot.ts";
@@ -26,6 +27,7 @@ export function createApp(ctx: ServiceContext): Hono {
   app.route("/", statusRoutes(ctx));
   app.route("/", metricsRoutes(ctx));
   app.route("/", debugRoutes(ctx));
+  app.route("/", openApiRoutes());
   app.route("/", signalRoutes(ctx));
   app.route("/", wsRoutes(ctx));
   app.route("/", offerRoutes(ctx));
