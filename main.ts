@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "./lib/config/load.ts";
 import { configPathProblem, configPermissionProblems, processPermissions } from "./lib/config/permissions.ts";
 import { startService, viewerUrls } from "./lib/service.ts";
+import { SystemdNotifier } from "./lib/systemd_notify.ts";
 import { httpHandlers } from "./routes/app.ts";
 import { VERSION } from "./lib/version.ts";
 
@@ -64,6 +65,10 @@ async function main(): Promise<number> {
   const log = service.log.logger("main");
   log.info(`edgecam ${VERSION} listening on ${service.addr.hostname}:${service.addr.port}`);
   for (const url of viewerUrls(service.addr, config.server.publicIp)) console.log(`viewer: ${url}`);
+  // Under a Type=notify unit: ready only once viewers can connect, then pinged while the event loop runs.
+  const systemd = SystemdNotifier.fromEnv(service.log.logger("systemd"));
+  systemd.ready(`listening on ${service.addr.hostname}:${service.addr.port}`);
+  systemd.startWatchdog();
 
   const stopped = Promise.withResolvers<void>();
   const onSignal = (signal: Deno.Signal) => () => {
@@ -72,11 +77,13 @@ async function main(): Promise<number> {
       log.error("stop took too long; exiting anyway");
       Deno.exit(1);
     }, STOP_DEADLINE_MS);
+    systemd.stopping();
     service.stop().then(() => stopped.resolve());
   };
   Deno.addSignalListener("SIGINT", onSignal("SIGINT"));
   Deno.addSignalListener("SIGTERM", onSignal("SIGTERM"));
   await stopped.promise;
+  systemd.close();
   log.info("stopped");
   return 0;
 }
