@@ -62,6 +62,21 @@ if [ "${1:-}" = "--test" ]; then
       $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
     fi
   fi
+  # The package tests: systemd-analyze scores the unit; deploy.sh is tested against an sshd of the test's
+  # own on loopback (the daemon the package enables is not wanted); the arm64 package runs under qemu's
+  # user-mode emulation with Debian's arm64 C library and libcrypto.
+  apt_install systemd openssh-client
+  if ! command -v sshd >/dev/null 2>&1 && [ ! -x /usr/sbin/sshd ]; then
+    apt_install openssh-server
+    if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled --quiet ssh 2>/dev/null; then
+      $SUDO systemctl disable --now ssh >/dev/null 2>&1 || true
+    fi
+  fi
+  if [ "$(dpkg --print-architecture)" = "amd64" ]; then
+    dpkg --print-foreign-architectures | grep -qx arm64 || { $SUDO dpkg --add-architecture arm64; apt_updated=0; }
+    apt_install qemu-user-static libc6:arm64
+    apt_install_if_available libssl3:arm64
+  fi
   # The STUN/TURN test runs its own coturn on loopback; the daemon the package enables is not wanted,
   # so it is switched off, but only when this script installed it.
   if ! command -v turnserver >/dev/null 2>&1; then

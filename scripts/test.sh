@@ -12,6 +12,9 @@ step() { printf '\n== %s\n' "$*"; }
 step "deno task check (fmt, lint, type check)"
 deno task check || exit 1
 
+step "deno task package (both targets: the package, install, deploy and arm64 tests run them)"
+deno task --quiet package || exit 1
+
 step "deno task test"
 mkdir -p test-output
 # deno.json's test task runs with -A: playwright-core reads /proc files that Deno grants only to
