@@ -21,6 +21,17 @@ export function requiredLibrary<S extends Deno.ForeignLibraryInterface>(
   return () => (loaded ??= Deno.dlopen(name, symbols).symbols);
 }
 
+/** Whether an optional library is in use, or which slower path runs instead (as `GET /status` shows it). */
+export interface OptionalLibraryStatus {
+  library: string;
+  loaded: boolean;
+  /** What runs instead when it is not loaded, else null. */
+  instead: string | null;
+}
+
+/** Every optional library of the process, by the modules that bind one. */
+const optionalLibraryStates: (() => OptionalLibraryStatus)[] = [];
+
 /** A loader of `name`'s `symbols`: the bindings, or null with `fallback` logged as what runs instead. */
 export function optionalLibrary<S extends Deno.ForeignLibraryInterface>(
   name: string,
@@ -29,7 +40,7 @@ export function optionalLibrary<S extends Deno.ForeignLibraryInterface>(
 ): () => Bindings<S> | null {
   const load = requiredLibrary(name, symbols);
   let loaded: Bindings<S> | null | undefined;
-  return () => {
+  const loader = () => {
     if (loaded !== undefined) return loaded;
     try {
       loaded = load();
@@ -40,4 +51,17 @@ export function optionalLibrary<S extends Deno.ForeignLibraryInterface>(
     }
     return loaded;
   };
+  optionalLibraryStates.push(() => {
+    const usable = loader() !== null;
+    return { library: name, loaded: usable, instead: usable ? null : fallback };
+  });
+  return loader;
+}
+
+/**
+ * Each optional library and whether it is in use (loading it now if nothing has yet): status shows
+ * whether viewers get the native send path, which a package on a new platform must prove.
+ */
+export function optionalLibraries(): OptionalLibraryStatus[] {
+  return optionalLibraryStates.map((state) => state());
 }

@@ -9,6 +9,7 @@ import type { RecordingStatus } from "./recording/recorder.ts";
 import type { SourceState, Stream } from "./stream/stream.ts";
 import type { WebrtcStreamStats } from "./outputs/whep.ts";
 import { VERSION } from "./version.ts";
+import { optionalLibraries, type OptionalLibraryStatus } from "./native_library.ts";
 
 /** One stream as the status API shows it (snake_case, like the seed projects' JSON). */
 export interface StreamSummary {
@@ -119,6 +120,8 @@ export interface ServiceStatus {
    */
   rtp_time_origin_ms: number;
   memory: { rss_mb: number; heap_used_mb: number; limit_mb: number; pressure: string; cuts: number };
+  /** The native libraries of the WebRTC send path (libcrypto's SRTP, libc's sendto), or their fallbacks. */
+  native_libraries: OptionalLibraryStatus[];
   streams: StreamSummary[];
 }
 
@@ -142,6 +145,7 @@ export function serviceStatus(
       pressure: memory.level,
       cuts: memory.cuts,
     },
+    native_libraries: optionalLibraries(),
     streams: streams.map((s) => summarizeStream(s, outputsOf(s), now)),
   };
 }

@@ -8,6 +8,7 @@ import { CODECS, RECORDING_FORMATS } from "../lib/config/schema.ts";
 import { NAME } from "../lib/config/rules.ts";
 import { MAX_PROFILE_SECONDS } from "../lib/debug/profiler.ts";
 import { EXPOSITION_CONTENT_TYPE } from "../lib/metrics/exposition.ts";
+import type { OptionalLibraryStatus } from "../lib/native_library.ts";
 import type { PushState, PushStatus } from "../lib/outputs/push.ts";
 import type { ShmRingStatus } from "../lib/outputs/shm.ts";
 import type { segmentJson } from "../lib/recording/playback.ts";
@@ -1169,6 +1170,19 @@ export const openApiDocument: OpenApiDocument = {
           },
           cuts: { type: "integer", description: "Readers cut back to a keyframe by pressure, since start." },
         }),
+        native_libraries: {
+          type: "array",
+          description:
+            "The WebRTC send path's native libraries (libcrypto's SRTP, libc's sendto), or their fallbacks.",
+          items: fields<OptionalLibraryStatus>("One optional native library.", {
+            library: { type: "string", examples: ["libcrypto.so.3"] },
+            loaded: { type: "boolean" },
+            instead: {
+              type: ["string", "null"],
+              description: "What runs instead when it is not loaded (slower), else null.",
+            },
+          }),
+        },
         streams: { type: "array", items: schemaRef("StreamSummary") },
       }),
       StreamSummary: fields<StreamSummary>("One stream with its outputs.", {

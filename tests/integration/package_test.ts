@@ -87,6 +87,14 @@ Deno.test("the x64 package holds what it lists, and from an empty folder runs of
         return res.stdout.includes('"ok"') ? res.stdout : undefined;
       }, 30_000);
       assert.match(health, /"front":"running"/);
+      const status = JSON.parse((await inside(["curl", "-s", `http://127.0.0.1:${port}/status`])).stdout);
+      for (const library of ["libcrypto.so.3", "libc.so.6"]) {
+        assert.deepEqual(
+          status.native_libraries.find((l: { library: string }) => l.library === library),
+          { library, loaded: true, instead: null },
+          "the native send path, not the fallback",
+        );
+      }
       const page = await inside(["curl", "-s", `http://127.0.0.1:${port}/`]);
       assert.match(page.stdout, /<title>edgecam<\/title>/);
       await waitFor("a recorded part in the working folder", async () => {
