@@ -1,7 +1,8 @@
 /**
  * Loading the service's configuration: TOML text → validated {@link Config}, then the overrides that
- * flags and the environment apply. This is the only module that reads the config file or `Deno.env`;
- * everything else receives a validated Config.
+ * flags and the environment apply. This is the only module that reads the config file or the variables
+ * that configure the service (systemd's own, NOTIFY_SOCKET and WATCHDOG_*, are read where they are used,
+ * in systemd_notify.ts); everything else receives a validated Config.
  */
 import { parse, TomlError } from "smol-toml";
 import { LOG_LEVELS } from "../log.ts";
