@@ -75,7 +75,8 @@ if [ "${1:-}" = "--test" ]; then
   if [ "$(dpkg --print-architecture)" = "amd64" ]; then
     dpkg --print-foreign-architectures | grep -qx arm64 || { $SUDO dpkg --add-architecture arm64; apt_updated=0; }
     apt_install qemu-user-static libc6:arm64
-    apt_install_if_available libssl3:arm64
+    # OpenSSL 3 is libssl3t64 from Debian 13 on.
+    apt_install_if_available libssl3:arm64 libssl3t64:arm64
   fi
   # The STUN/TURN test runs its own coturn on loopback; the daemon the package enables is not wanted,
   # so it is switched off, but only when this script installed it.

@@ -3,12 +3,10 @@
 // aarch64 Deno loads Debian's arm64 libcrypto and libc for the WebRTC send path and the shared-memory
 // ring, and the GStreamer it spawns is the host's own, run natively by the kernel.
 import assert from "node:assert/strict";
-import manifest from "../../deno.json" with { type: "json" };
+import { unpack } from "../helpers/package.ts";
 import { freePort, VIEWER_LINE, waitFor } from "../helpers/edgecam.ts";
 import { h264StartsKeyframe, WhepViewer } from "../helpers/whep_client.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
-const VERSION = manifest.version;
 const QEMU = "qemu-aarch64-static";
 /** What the emulated runtime needs of the host: the aarch64 loader and the libraries it binds. */
 const ARM64_FILES = ["/lib/ld-linux-aarch64.so.1", "/usr/lib/aarch64-linux-gnu/libcrypto.so.3"];
@@ -17,29 +15,6 @@ const INSTALL_HINT = "./scripts/bootstrap.sh --test installs qemu-user-static, l
 const EM_AARCH64 = 0xb7;
 const EM_X86_64 = 0x3e;
 const HOST_MACHINE = Deno.build.arch === "aarch64" ? EM_AARCH64 : EM_X86_64;
-
-// packageArchive and unpack as in package_test.ts: importing them from there would register (and run) that
-// file's three x64 package tests here too, and twice in `deno task test`.
-
-/** The arm64 archive `deno task package` made; the test setup (scripts/test.sh) builds it. */
-function packageArchive(): string {
-  const path = `${ROOT}dist/edgecam-${VERSION}-linux-arm64.tar.gz`;
-  try {
-    Deno.statSync(path);
-  } catch {
-    throw new Error(`${path} is missing: run deno task package --arch arm64 (scripts/test.sh does)`);
-  }
-  return path;
-}
-
-/** Unpacks the arm64 archive into a new empty folder; the package's own folder. */
-async function unpack(): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "edgecam-arm64-" });
-  const out = await new Deno.Command("tar", { args: ["-xzf", packageArchive(), "-C", dir], stderr: "piped" })
-    .output();
-  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-  return `${dir}/edgecam-${VERSION}-linux-arm64`;
-}
 
 /** The absolute path of an executable on PATH, or undefined. */
 function onPath(name: string): string | undefined {
@@ -107,7 +82,7 @@ async function getJson(url: string) {
 
 Deno.test("arm64 package under qemu: native libcrypto/libc, the ring, host GStreamer, WHEP", async () => {
   const qemu = requireEmulation();
-  const dir = await unpack();
+  const dir = await unpack("arm64");
   const port = freePort();
   const prefix = `arm64-${crypto.randomUUID().slice(0, 8)}`;
   let child: Deno.ChildProcess | undefined;

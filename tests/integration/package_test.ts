@@ -1,34 +1,15 @@
 import assert from "node:assert/strict";
 import manifest from "../../deno.json" with { type: "json" };
 import { freePort, waitFor } from "../helpers/edgecam.ts";
+import { packageArchive, unpack } from "../helpers/package.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
 const VERSION = manifest.version;
-
-/** The archive `deno task package` made for a target; the test setup (scripts/test.sh) builds both. */
-export function packageArchive(arch: "x64" | "arm64"): string {
-  const path = `${ROOT}dist/edgecam-${VERSION}-linux-${arch}.tar.gz`;
-  try {
-    Deno.statSync(path);
-  } catch {
-    throw new Error(`${path} is missing: run deno task package (scripts/test.sh does)`);
-  }
-  return path;
-}
 
 /** Runs a command to its end; its exit code and output. */
 async function sh(cmd: string, args: string[], options: Deno.CommandOptions = {}) {
   const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped", ...options }).output();
   const text = new TextDecoder();
   return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
-}
-
-/** Unpacks the archive into a new empty folder; the package's own folder. */
-export async function unpack(arch: "x64" | "arm64"): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "edgecam-package-" });
-  const { code, stderr } = await sh("tar", ["-xzf", packageArchive(arch), "-C", dir]);
-  assert.equal(code, 0, stderr);
-  return `${dir}/edgecam-${VERSION}-linux-${arch}`;
 }
 
 /** A config of one small test camera on `port`, with rings of its own prefix. */
