@@ -147,6 +147,12 @@ Deno.test("the C reader gets the same bytes as a WebSocket player, as a file ffp
     assert.ok(frames[0].key, "the file starts at a keyframe");
     assertConsecutive(frames.map((f) => f.seq), "C reader");
 
+    // The ring is written before the WebSocket message goes out: the reader may finish first.
+    const last = frames.at(-1)!;
+    await waitFor(
+      "the player's copy of the reader's last frame",
+      () => player.messages.some((m) => Math.abs(m.captureMs - last.captureUs / 1000) <= 1) || undefined,
+    );
     const file = await Deno.readFile(out);
     let offset = 0;
     for (const frame of frames) {
