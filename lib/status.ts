@@ -119,7 +119,19 @@ export interface ServiceStatus {
    * rtp_time_origin_ms + rtp / 90 (modulo the 32-bit wrap), which lets a viewer work out its delay.
    */
   rtp_time_origin_ms: number;
-  memory: { rss_mb: number; heap_used_mb: number; limit_mb: number; pressure: string; cuts: number };
+  /**
+   * RSS, the V8 heap (used and reserved) and memory outside it that JS objects hold (ArrayBuffers: frames,
+   * packets), the guard's limit and level.
+   */
+  memory: {
+    rss_mb: number;
+    heap_used_mb: number;
+    heap_total_mb: number;
+    external_mb: number;
+    limit_mb: number;
+    pressure: string;
+    cuts: number;
+  };
   /** The native libraries of the WebRTC send path (libcrypto's SRTP, libc's sendto), or their fallbacks. */
   native_libraries: OptionalLibraryStatus[];
   streams: StreamSummary[];
@@ -141,6 +153,8 @@ export function serviceStatus(
     memory: {
       rss_mb: Math.round(usage.rss / 1048576),
       heap_used_mb: Math.round(usage.heapUsed / 1048576),
+      heap_total_mb: Math.round(usage.heapTotal / 1048576),
+      external_mb: Math.round(usage.external / 1048576),
       limit_mb: memory.limitMb,
       pressure: memory.level,
       cuts: memory.cuts,

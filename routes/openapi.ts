@@ -1163,6 +1163,11 @@ export const openApiDocument: OpenApiDocument = {
         memory: fields<ServiceStatus["memory"]>("Memory and the memory guard.", {
           rss_mb: { type: "integer" },
           heap_used_mb: { type: "integer" },
+          heap_total_mb: { type: "integer", description: "The V8 heap reserved." },
+          external_mb: {
+            type: "integer",
+            description: "Memory outside the V8 heap held by JS objects (ArrayBuffers).",
+          },
           limit_mb: { type: "integer", description: "`limits.max_memory_usage_mb`." },
           pressure: {
             type: "string",

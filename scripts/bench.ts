@@ -2,7 +2,7 @@
 // are shared and noisy, so no figure here is a pass/fail threshold. Results go to BENCHMARKS.md.
 //
 //   deno task bench                          every part
-//   deno task bench webrtc --viewers 1,10    only the named parts (parse, ws, webrtc, whip, shm, recording, metrics), these viewer counts
+//   deno task bench webrtc --viewers 1,10    only the named parts (parse, ws, webrtc, whip, shm, recording, metrics, memory), these viewer counts
 //   deno task bench webrtc --paths stock     only werift's stock path (edgecam, stock), in a fresh process
 //   deno task bench shm                      shared-memory ring latency to a C reader, writer CPU
 //   deno task bench whip                     one 720p30 WHIP publisher fanned out to 1 and 10 viewers
@@ -10,6 +10,8 @@
 //                                            service's CPU and writes, and the send delay to 10 viewers
 //   deno task bench metrics                  what scraping /metrics every second costs the service with 10
 //                                            viewers (paired off/on windows), and one scrape's time and size
+//   deno task bench memory                   the service's RSS as users see it (its own process, no forced GC):
+//                                            idle, 10 and 30 viewers, a steady minute, after they leave
 //   deno task bench reliability              faults and bad input (scripts/bench/reliability.ts), not in
 //     [--only kills,http,fuzz,slow,floods,soak] [--kills 100] [--requests 3000] [--fuzz-runs 1000000]
 //     [--soak-minutes 60]                    "every part": the soak alone takes an hour
@@ -21,6 +23,7 @@ import { startService } from "../lib/service.ts";
 import { httpHandlers } from "../routes/app.ts";
 import { buildPipeline } from "../lib/cameras/gstreamer.ts";
 import { GST_LAUNCH } from "../lib/cameras/supervisor.ts";
+import { memoryBench } from "./bench/memory.ts";
 import { metricsBench } from "./bench/metrics.ts";
 import { recordingBench } from "./bench/recording.ts";
 import { RELIABILITY_PARTS, reliabilityBench, type ReliabilityPart } from "./bench/reliability.ts";
@@ -153,7 +156,7 @@ encoder = "x264"
   ];
 }
 
-const PARTS = ["parse", "ws", "webrtc", "whip", "shm", "recording", "metrics"];
+const PARTS = ["parse", "ws", "webrtc", "whip", "shm", "recording", "metrics", "memory"];
 const { values, positionals } = parseArgs({
   args: Deno.args,
   options: {
@@ -201,6 +204,7 @@ const lines = [
   ...parts.includes("whip") ? await whipBench([1, 10]) : [],
   ...parts.includes("recording") ? await recordingBench() : [],
   ...parts.includes("metrics") ? await metricsBench() : [],
+  ...parts.includes("memory") ? await memoryBench([{ name: "default", v8Flags: "" }]) : [],
   ...parts.includes("reliability")
     ? await reliabilityBench(reliabilityParts, {
       kills: Number(values.kills),
