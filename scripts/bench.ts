@@ -4,14 +4,19 @@
 //   deno task bench                          every part
 //   deno task bench webrtc --viewers 1,10    only the named parts (parse, ws, webrtc, whip, shm, recording, metrics, memory), these viewer counts
 //   deno task bench webrtc --paths stock     only werift's stock path (edgecam, stock), in a fresh process
+//   deno task bench webrtc --paths edgecam --viewers 1,30,50,100 --receivers light
+//                                            the sender at 100 viewers: light viewers stop decrypting after
+//                                            their first keyframe (headers are in the clear)
 //   deno task bench shm                      shared-memory ring latency to a C reader, writer CPU
 //   deno task bench whip                     one 720p30 WHIP publisher fanned out to 1 and 10 viewers
 //   deno task bench recording                recording a 1080p30 camera off against on (fmp4, h264): the
 //                                            service's CPU and writes, and the send delay to 10 viewers
 //   deno task bench metrics                  what scraping /metrics every second costs the service with 10
 //                                            viewers (paired off/on windows), and one scrape's time and size
-//   deno task bench memory                   the service's RSS as users see it (its own process, no forced GC):
-//                                            idle, 10 and 30 viewers, a steady minute, after they leave
+//   deno task bench memory [--steady-minutes 10]
+//                                            the service's RSS as users see it (its own process, no forced GC):
+//                                            idle, 10 and 30 viewers, steady at 30 (1 min), after they leave
+//   deno task bench camera                   the service's own CPU for one 720p30 and one 1080p30 camera, no viewer
 //   deno task bench reliability              faults and bad input (scripts/bench/reliability.ts), not in
 //     [--only kills,http,fuzz,slow,floods,soak] [--kills 100] [--requests 3000] [--fuzz-runs 1000000]
 //     [--soak-minutes 60]                    "every part": the soak alone takes an hour
@@ -23,6 +28,7 @@ import { startService } from "../lib/service.ts";
 import { httpHandlers } from "../routes/app.ts";
 import { buildPipeline } from "../lib/cameras/gstreamer.ts";
 import { GST_LAUNCH } from "../lib/cameras/supervisor.ts";
+import { cameraBench } from "./bench/camera.ts";
 import { memoryBench } from "./bench/memory.ts";
 import { metricsBench } from "./bench/metrics.ts";
 import { recordingBench } from "./bench/recording.ts";
@@ -31,6 +37,7 @@ import { shmBench } from "./bench/shm.ts";
 import { median, percentile } from "./bench/stats.ts";
 import {
   DEFAULT_VIEWER_COUNTS,
+  type Receivers,
   WEBRTC_PATHS,
   webrtcBench,
   type WebrtcPath,
@@ -156,17 +163,19 @@ encoder = "x264"
   ];
 }
 
-const PARTS = ["parse", "ws", "webrtc", "whip", "shm", "recording", "metrics", "memory"];
+const PARTS = ["parse", "ws", "webrtc", "whip", "shm", "recording", "metrics", "memory", "camera"];
 const { values, positionals } = parseArgs({
   args: Deno.args,
   options: {
     viewers: { type: "string" },
     paths: { type: "string" },
+    receivers: { type: "string", default: "full" },
     only: { type: "string" },
     kills: { type: "string", default: "100" },
     requests: { type: "string", default: "3000" },
     "fuzz-runs": { type: "string", default: "1000000" },
     "soak-minutes": { type: "string", default: "60" },
+    "steady-minutes": { type: "string", default: "1" },
   },
   allowPositionals: true,
 });
@@ -186,6 +195,10 @@ const viewerCounts = values.viewers?.split(",").map(Number) ?? DEFAULT_VIEWER_CO
 if (!viewerCounts.every((n) => Number.isInteger(n) && n > 0)) {
   throw new Error(`--viewers wants positive integers separated by commas, not "${values.viewers}"`);
 }
+const receivers = values.receivers as Receivers;
+if (receivers !== "full" && receivers !== "light") {
+  throw new Error(`--receivers is full (decrypt every packet) or light (stop after the first keyframe)`);
+}
 const webrtcPaths = (values.paths?.split(",") ?? WEBRTC_PATHS) as WebrtcPath[];
 for (const path of webrtcPaths) {
   if (!WEBRTC_PATHS.includes(path)) {
@@ -199,12 +212,19 @@ const lines = [
   }, Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} cores`,
   ...parts.includes("parse") ? await parseBench() : [],
   ...parts.includes("ws") ? [...await deliveryBench(1, 12), ...await deliveryBench(10, 12)] : [],
-  ...parts.includes("webrtc") ? await webrtcBench(viewerCounts, webrtcPaths) : [],
+  ...parts.includes("webrtc") ? await webrtcBench(viewerCounts, webrtcPaths, receivers) : [],
   ...parts.includes("shm") ? await shmBench() : [],
   ...parts.includes("whip") ? await whipBench([1, 10]) : [],
   ...parts.includes("recording") ? await recordingBench() : [],
   ...parts.includes("metrics") ? await metricsBench() : [],
-  ...parts.includes("memory") ? await memoryBench([{ name: "default", v8Flags: "" }]) : [],
+  ...parts.includes("memory")
+    ? await memoryBench([
+      { name: "default", v8Flags: "" },
+      { name: "semi 2", v8Flags: "--max-semi-space-size=2" },
+      { name: "semi 4", v8Flags: "--max-semi-space-size=4" },
+    ], Number(values["steady-minutes"]))
+    : [],
+  ...parts.includes("camera") ? await cameraBench() : [],
   ...parts.includes("reliability")
     ? await reliabilityBench(reliabilityParts, {
       kills: Number(values.kills),

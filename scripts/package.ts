@@ -5,6 +5,7 @@
 // `./edgecam` runs with nothing but GStreamer installed: no npm, no network, no cache outside its folder.
 import { parseArgs } from "node:util";
 import manifest from "../deno.json" with { type: "json" };
+import { startTaskFlags } from "./start_task.ts";
 
 /** The targets a package can be made for: Raspberry Pi OS 64-bit and x86-64 Linux, both glibc. */
 export const ARCHES = ["arm64", "x64"] as const;
@@ -26,8 +27,7 @@ export function packageName(arch: Arch, version = manifest.version): string {
  * `EDGECAM_ETC` moves /etc/edgecam for a staged install (install.sh --prefix).
  */
 export function launcher(startTask: string, version: string, arch: Arch): string {
-  const words = startTask.split(/\s+/);
-  const flags = words.slice(words.indexOf("run") + 1, words.indexOf("main.ts")).map((flag) =>
+  const flags = startTaskFlags(startTask).map((flag) =>
     flag.startsWith("--allow-read=")
       ? `--allow-read=${flag.slice("--allow-read=".length).replace("/etc/edgecam", '"$ETC"')},"$HERE"`
       : flag

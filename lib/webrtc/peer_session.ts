@@ -17,6 +17,7 @@ import { iceFragment, isIceRestart, parseSdpFragment } from "./sdpfrag.ts";
 import { releaseSrtpContexts } from "./werift_fixes/srtp_aes_cm.ts";
 import { receiveAcrossRollovers } from "./werift_fixes/srtp_rollover.ts";
 import { withoutImplicitStun } from "./werift_fixes/default_stun.ts";
+import { smallReceiveBuffers } from "./werift_fixes/udp_receive_buffer.ts";
 import { type PendingLimits, PendingSessions } from "./pending.ts";
 import { RemoteCandidates } from "./candidates.ts";
 
@@ -290,6 +291,7 @@ export class PeerSessions<S extends PeerSession> {
       await pc.setLocalDescription(await refusedAsBadOffer(pc.createAnswer()));
       await gatheringComplete(pc);
     });
+    smallReceiveBuffers(pc);
     if (!/^a=candidate:/m.test(pc.localDescription!.sdp)) {
       throw new UnavailableError("no ICE candidate could be gathered (is the UDP port range full?)", 5);
     }

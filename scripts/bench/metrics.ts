@@ -5,6 +5,7 @@
 import { parseConfig } from "../../lib/config/load.ts";
 import { startService } from "../../lib/service.ts";
 import { httpHandlers } from "../../routes/app.ts";
+import { benchCamera, benchService } from "./config.ts";
 import { lines } from "./lines.ts";
 import { CpuMeter, spawnBenchScript } from "./proc.ts";
 import { median, percentile } from "./stats.ts";
@@ -22,26 +23,9 @@ const f = (value: number, digits = 2) => value.toFixed(digits);
 
 /** Loopback, warn-level log, no rings, room for VIEWERS connecting at once (as the recording bench). */
 function benchConfig() {
-  return parseConfig(`
-[server]
-listen = "127.0.0.1"
-port = 0
-log_level = "warn"
-[limits]
-max_memory_usage_mb = 8192
-[webrtc]
-max_pending_per_address = 16
-[shm]
+  return parseConfig(`${benchService()}[shm]
 enabled = false
-[[cameras]]
-name = "bench"
-width = 1280
-height = 720
-fps = 30
-bitrate = 4_000_000
-encoder = "x264"
-pattern = "smpte"
-`);
+${benchCamera("720p")}`);
 }
 
 /** Scrapes `url` every SCRAPE_INTERVAL_MS from a shell loop of curl: another process, as Prometheus is. */

@@ -8,6 +8,7 @@ import type { RecordingStatus } from "../../lib/recording/recorder.ts";
 import { type Service, startService } from "../../lib/service.ts";
 import type { Stream } from "../../lib/stream/stream.ts";
 import { httpHandlers } from "../../routes/app.ts";
+import { benchCamera, benchService } from "./config.ts";
 import { lines } from "./lines.ts";
 import { CpuMeter, spawnBenchScript } from "./proc.ts";
 import { median, percentile } from "./stats.ts";
@@ -38,30 +39,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * floor.
  */
 function benchConfig(dir: string, format: Format) {
-  return parseConfig(`
-[server]
-listen = "127.0.0.1"
-port = 0
-log_level = "warn"
-[limits]
-max_memory_usage_mb = 8192
-[webrtc]
-max_pending_per_address = 16
-[shm]
+  return parseConfig(`${benchService()}[shm]
 enabled = false
 [recording]
 dir = ${JSON.stringify(dir)}
 format = "${format}"
 min_free_bytes = 0
-[[cameras]]
-name = "bench"
-width = 1920
-height = 1080
-fps = 30
-bitrate = 8_000_000
-encoder = "x264"
-pattern = "smpte"
-`);
+${benchCamera("1080p")}`);
 }
 
 /** Write syscalls and bytes this process (every thread) has made, from /proc/self/io. */

@@ -8,6 +8,7 @@ import { httpHandlers } from "../../routes/app.ts";
 import type { Reader } from "../../lib/stream/reader.ts";
 import type { Stream } from "../../lib/stream/stream.ts";
 import { rtpTimestamp } from "../../lib/webrtc/rtp/packetizer.ts";
+import { benchCamera, benchService } from "./config.ts";
 import { lines } from "./lines.ts";
 import { CpuMeter, rssBytes, spawnBenchScript } from "./proc.ts";
 import { median, percentile, slope } from "./stats.ts";
@@ -23,14 +24,6 @@ const WINDOW_MS = 10_000;
  * would put every reader on keyframes only (1 fps) once werift's peers pass it, near 20 viewers
  * today: lifted, so the figures are the send path's own.
  */
-const BENCH_SERVICE = `
-[server]
-listen = "127.0.0.1"
-port = 0
-log_level = "warn"
-[limits]
-max_memory_usage_mb = 8192`;
-
 /** An access unit captured this close to the window's end may not have reached everyone yet. */
 const LAG_TAIL_MS = 500;
 
@@ -140,8 +133,18 @@ interface Row {
 }
 
 /** Runs the viewer process against `postUrl` for each viewer count, sampling this process. */
-async function measurePath(postUrl: string, counts: number[], probe: SendProbe): Promise<Row[]> {
-  const child = spawnBenchScript("webrtc_viewers.ts", [postUrl, String(WARM_UP_MS), String(WINDOW_MS)]);
+async function measurePath(
+  postUrl: string,
+  counts: number[],
+  probe: SendProbe,
+  receivers: Receivers = "full",
+): Promise<Row[]> {
+  const child = spawnBenchScript("webrtc_viewers.ts", [
+    postUrl,
+    String(WARM_UP_MS),
+    String(WINDOW_MS),
+    receivers,
+  ]);
   const stdin = child.stdin.getWriter();
   const out = child.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(lines())[Symbol.asyncIterator]();
   const rows: Row[] = [];
@@ -156,8 +159,6 @@ async function measurePath(postUrl: string, counts: number[], probe: SendProbe):
     if (end.done) throw new Error(`the viewer process ended during the ${viewers}-viewer window`);
     const percent = cpu.percent();
     const sends = probe.take(viewers);
-    // A full collection first, so RSS follows what the viewers hold rather than when V8 last collected.
-    (globalThis as { gc?: () => void }).gc?.();
     const report: WindowReport = JSON.parse(end.value);
     const seconds = WINDOW_MS / 1000;
     rows.push({
@@ -243,6 +244,9 @@ async function settled(stream: Stream, readers: number): Promise<void> {
   while (stream.readers.size > readers && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
 }
 
+/** How the viewers receive: decrypting every packet, or only until their first keyframe (webrtc_viewers.ts). */
+export type Receivers = "full" | "light";
+
 /** The send paths the WebRTC bench can measure, in the order they run. */
 export const WEBRTC_PATHS = ["edgecam", "stock"] as const;
 /** One of WEBRTC_PATHS. */
@@ -260,16 +264,9 @@ const PATH_TITLES: Record<WebrtcPath, string> = {
 export async function webrtcBench(
   counts: number[],
   paths: readonly WebrtcPath[] = WEBRTC_PATHS,
+  receivers: Receivers = "full",
 ): Promise<string[]> {
-  const config = parseConfig(`${BENCH_SERVICE}
-[[cameras]]
-name = "bench"
-width = 1280
-height = 720
-fps = 30
-bitrate = 4_000_000
-encoder = "x264"
-`);
+  const config = parseConfig(`${benchService()}${benchCamera("720p")}`);
   const service = await startService(config, httpHandlers);
   const stream = service.streams.get("bench")!;
   const stock = startStockServer(stream);
@@ -284,12 +281,14 @@ encoder = "x264"
     const results: [WebrtcPath, Row[]][] = [];
     for (const path of paths) {
       await settled(stream, 1);
-      results.push([path, await measurePath(urls[path], counts, probe)]);
+      results.push([path, await measurePath(urls[path], counts, probe, receivers)]);
     }
     return [
       `WebRTC fan-out, ${config.cameras[0].width}x${config.cameras[0].height}@30 x264 ~4 Mbit/s ` +
       `(keyframe every ${config.cameras[0].keyframeInterval} frames), werift viewers with NACK/PLI ` +
-      `in one other process; per N: ${WARM_UP_MS / 1000} s warm-up, ${WINDOW_MS / 1000} s window. ` +
+      `in one other process${
+        receivers === "light" ? " (light: no decryption after the first keyframe)" : ""
+      }; per N: ${WARM_UP_MS / 1000} s warm-up, ${WINDOW_MS / 1000} s window. ` +
       `CPU and RSS are the service process's; +x/viewer is relative to N=${counts[0]}; ` +
       `lag is pipe read → last packet of the frame sent to the last viewer; receive buffers ${
         results[0][1][0].receiveBuffers.map((b) => `${Math.round(b / 1024)} KB`).join("-")
@@ -310,7 +309,7 @@ encoder = "x264"
  * sent to the last viewer.
  */
 export async function whipBench(counts: number[]): Promise<string[]> {
-  const config = parseConfig(`${BENCH_SERVICE}
+  const config = parseConfig(`${benchService()}
 [[paths]]
 name = "bench"
 `);

@@ -1,12 +1,9 @@
-import manifest from "../../deno.json" with { type: "json" };
+import { startTaskFlags } from "../../scripts/start_task.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
 /** The permission flags of `deno task start`, so tests run the service exactly as users do. */
-export function startTaskFlags(): string[] {
-  const words = manifest.tasks.start.split(/\s+/);
-  return words.slice(words.indexOf("run") + 1, words.indexOf("main.ts"));
-}
+export { startTaskFlags };
 
 /** The line edgecam prints on stdout once it listens; group 1 is the base URL. */
 export const VIEWER_LINE = /viewer: (http:\/\/[^/\s]+)\//;
