@@ -2,7 +2,7 @@
 // are shared and noisy, so no figure here is a pass/fail threshold. Results go to BENCHMARKS.md.
 //
 //   deno task bench                          every part
-//   deno task bench webrtc --viewers 1,10    only the named parts (parse, ws, webrtc, whip, shm, recording, metrics, memory), these viewer counts
+//   deno task bench webrtc --viewers 1,10    only the named parts (parse, ws, webrtc, whip, shm, recording, metrics, memory, camera, glass), these viewer counts
 //   deno task bench webrtc --paths stock     only werift's stock path (edgecam, stock), in a fresh process
 //   deno task bench webrtc --paths edgecam --viewers 1,30,50,100 --receivers light
 //                                            the sender at 100 viewers: light viewers stop decrypting after
@@ -17,6 +17,7 @@
 //                                            the service's RSS as users see it (its own process, no forced GC):
 //                                            idle, 10 and 30 viewers, steady at 30 (1 min), after they leave
 //   deno task bench camera                   the service's own CPU for one 720p30 and one 1080p30 camera, no viewer
+//   deno task bench glass                    glass-to-glass: Chromium on the viewer page, H.264 and VP8 tiles' delay
 //   deno task bench reliability              faults and bad input (scripts/bench/reliability.ts), not in
 //     [--only kills,http,fuzz,slow,floods,soak] [--kills 100] [--requests 3000] [--fuzz-runs 1000000]
 //     [--soak-minutes 60]                    "every part": the soak alone takes an hour
@@ -29,6 +30,7 @@ import { httpHandlers } from "../routes/app.ts";
 import { buildPipeline } from "../lib/cameras/gstreamer.ts";
 import { GST_LAUNCH } from "../lib/cameras/supervisor.ts";
 import { cameraBench } from "./bench/camera.ts";
+import { glassBench } from "./bench/glass.ts";
 import { memoryBench } from "./bench/memory.ts";
 import { metricsBench } from "./bench/metrics.ts";
 import { recordingBench } from "./bench/recording.ts";
@@ -163,7 +165,7 @@ encoder = "x264"
   ];
 }
 
-const PARTS = ["parse", "ws", "webrtc", "whip", "shm", "recording", "metrics", "memory", "camera"];
+const PARTS = ["parse", "ws", "webrtc", "whip", "shm", "recording", "metrics", "memory", "camera", "glass"];
 const { values, positionals } = parseArgs({
   args: Deno.args,
   options: {
@@ -219,12 +221,13 @@ const lines = [
   ...parts.includes("metrics") ? await metricsBench() : [],
   ...parts.includes("memory")
     ? await memoryBench([
-      { name: "default", v8Flags: "" },
-      { name: "semi 2", v8Flags: "--max-semi-space-size=2" },
-      { name: "semi 4", v8Flags: "--max-semi-space-size=4" },
+      // The start task's flags (young generation of at most 2 x 4 MB), against V8's default of 2 x 16 MB.
+      { name: "start task" },
+      { name: "V8 defaults", v8Flags: "" },
     ], Number(values["steady-minutes"]))
     : [],
   ...parts.includes("camera") ? await cameraBench() : [],
+  ...parts.includes("glass") ? await glassBench() : [],
   ...parts.includes("reliability")
     ? await reliabilityBench(reliabilityParts, {
       kills: Number(values.kills),

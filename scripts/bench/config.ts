@@ -8,7 +8,7 @@ export const BENCH_CAMERAS = {
 
 /**
  * `[server]`, `[limits]` and `[webrtc]` of a bench service: loopback on `port` (0 = any), warn-level log,
- * room for many viewers connecting at once, and the memory guard lifted unless `guard`, so that a bench
+ * room for many viewers (200 per stream, connecting 32 at once), and the memory guard lifted unless `guard`, so that a bench
  * measuring CPU or delay never sees the keyframes-only mode of a busy machine.
  */
 export function benchService(port = 0, { guard = false } = {}): string {
@@ -18,6 +18,7 @@ port = ${port}
 log_level = "warn"
 ${guard ? "" : "[limits]\nmax_memory_usage_mb = 8192\n"}[webrtc]
 max_pending_per_address = 32
+max_clients = 200
 `;
 }
 

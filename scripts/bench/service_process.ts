@@ -8,10 +8,13 @@ const ROOT = new URL("../../", import.meta.url).pathname;
 const TICKS_PER_SECOND = 100;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** How to run the service: extra V8 flags (`--v8-flags=` form, empty for V8's defaults) and environment. */
+/**
+ * How to run the service: V8 flags in place of the start task's (`--v8-flags=` form; "" for V8's own
+ * defaults; undefined keeps the start task's), and environment.
+ */
 export interface RunVariant {
   name: string;
-  v8Flags: string;
+  v8Flags?: string;
   env?: Record<string, string>;
 }
 
@@ -38,7 +41,9 @@ export class ServiceProcess {
     const child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
-        ...startTaskFlags(),
+        ...startTaskFlags().filter((flag) =>
+          variant?.v8Flags === undefined || !flag.startsWith("--v8-flags=")
+        ),
         ...(variant?.v8Flags ? [`--v8-flags=${variant.v8Flags}`] : []),
         "main.ts",
         "--config",

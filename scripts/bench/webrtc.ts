@@ -126,6 +126,9 @@ interface Row {
   lags: number[];
   reachedAll: number;
   firstFrameMs: number[];
+  /** Of the same viewers: POST → 201 with the answer, and POST → ICE and DTLS connected. */
+  answerMs: number[];
+  connectedMs: number[];
   /** Viewers that never got a complete keyframe. */
   noPicture: number;
   receiverCpu: number;
@@ -172,6 +175,8 @@ async function measurePath(
       lags: sends.lags,
       reachedAll: sends.reachedAll,
       firstFrameMs: report.viewers.flatMap((v) => v.firstFrameMs === null ? [] : [v.firstFrameMs]),
+      answerMs: report.viewers.flatMap((v) => v.answerMs === null ? [] : [v.answerMs]),
+      connectedMs: report.viewers.flatMap((v) => v.connectedMs === null ? [] : [v.connectedMs]),
       noPicture: report.viewers.filter((v) => v.noPicture).length,
       receiverCpu: report.receiverCpu,
       receiveBuffers: report.receiveBuffers,
@@ -226,6 +231,17 @@ function describe(name: string, rows: Row[]): string[] {
       } MB RSS per viewer`,
     );
   }
+  // Where the first frame's time goes, over every viewer that joined in the run.
+  const all = (key: "answerMs" | "connectedMs" | "firstFrameMs") =>
+    rows.flatMap((r) => r[key]).sort((a, b) => a - b);
+  const step = (values: number[]) => `${f(percentile(values, 50), 0)}/${f(percentile(values, 99), 0)}`;
+  out.push(
+    `     first frame, p50/p99 ms from the POST over all ${
+      all("firstFrameMs").length
+    } viewers: answer (201) ${step(all("answerMs"))}, ICE and DTLS connected ${
+      step(all("connectedMs"))
+    }, first complete keyframe ${step(all("firstFrameMs"))}`,
+  );
   return out;
 }
 

@@ -33,6 +33,9 @@ const windowMs = Number(windowText);
 export interface ViewerWindow extends WindowCounts {
   /** Ms from the POST to the first complete keyframe, once per viewer (in the window it came by). */
   firstFrameMs: number | null;
+  /** The steps to it, from the POST, reported with firstFrameMs: the 201 with the answer, ICE and DTLS up. */
+  answerMs: number | null;
+  connectedMs: number | null;
   /** True while this viewer has had no complete keyframe at all. */
   noPicture: boolean;
 }
@@ -51,6 +54,8 @@ interface Viewer {
   pc: RTCPeerConnection;
   counter: RtpCounter;
   postMs: number;
+  answeredMs: number;
+  connectedAtMs: number | null;
   location: string | null;
   reported: boolean;
 }
@@ -91,6 +96,7 @@ async function addViewer(): Promise<Viewer> {
     headers: { "Content-Type": "application/sdp" },
   });
   const answer = await res.text();
+  const answeredMs = performance.now();
   if (res.status !== 201) throw new Error(`POST ${postUrl}: ${res.status} ${answer}`);
   // werift's DTLS server (these viewers offer actpass) and SRTP receiver need per-instance fixes to
   // keep getting media on a loaded machine: see dtls_server.ts and srtp_rollover.ts.
@@ -100,7 +106,19 @@ async function addViewer(): Promise<Viewer> {
   }
   await pc.setRemoteDescription({ type: "answer", sdp: answer });
   const location = res.headers.get("location");
-  return { pc, counter, postMs, location: location && new URL(location, postUrl).href, reported: false };
+  const viewer: Viewer = {
+    pc,
+    counter,
+    postMs,
+    answeredMs,
+    connectedAtMs: null,
+    location: location && new URL(location, postUrl).href,
+    reported: false,
+  };
+  pc.connectionStateChange.subscribe((state) => {
+    if (state === "connected") viewer.connectedAtMs ??= performance.now();
+  });
+  return viewer;
 }
 
 /** Waits until `done()` or FIRST_FRAME_TIMEOUT_MS, and says on stderr what it gave up on. */
@@ -136,9 +154,15 @@ for await (const line of Deno.stdin.readable.pipeThrough(new TextDecoderStream()
     event: "window",
     viewers: viewers.map((viewer) => {
       const first = viewer.counter.firstKeyframeMs;
-      const firstFrameMs = viewer.reported || first === null ? null : first - viewer.postMs;
-      viewer.reported ||= first !== null;
-      return { ...viewer.counter.take(), firstFrameMs, noPicture: first === null };
+      const report = !viewer.reported && first !== null;
+      viewer.reported ||= report;
+      return {
+        ...viewer.counter.take(),
+        firstFrameMs: report ? first - viewer.postMs : null,
+        answerMs: report ? viewer.answeredMs - viewer.postMs : null,
+        connectedMs: report && viewer.connectedAtMs !== null ? viewer.connectedAtMs - viewer.postMs : null,
+        noPicture: first === null,
+      };
     }),
     receiverCpu: cpu.percent(),
     receiveBuffers: [Math.min(...buffers), Math.max(...buffers)],
