@@ -13,7 +13,7 @@
 //                                            service's CPU and writes, and the send delay to 10 viewers
 //   deno task bench metrics                  what scraping /metrics every second costs the service with 10
 //                                            viewers (paired off/on windows), and one scrape's time and size
-//   deno task bench memory [--steady-minutes 10]
+//   deno task bench memory [--steady-minutes 10] [--memory-variants start,defaults]
 //                                            the service's RSS as users see it (its own process, no forced GC):
 //                                            idle, 10 and 30 viewers, steady at 30 (1 min), after they leave
 //   deno task bench camera                   the service's own CPU for one 720p30 and one 1080p30 camera, no viewer
@@ -32,6 +32,7 @@ import { GST_LAUNCH } from "../lib/cameras/supervisor.ts";
 import { cameraBench } from "./bench/camera.ts";
 import { glassBench } from "./bench/glass.ts";
 import { memoryBench } from "./bench/memory.ts";
+import type { RunVariant } from "./bench/service_process.ts";
 import { metricsBench } from "./bench/metrics.ts";
 import { recordingBench } from "./bench/recording.ts";
 import { RELIABILITY_PARTS, reliabilityBench, type ReliabilityPart } from "./bench/reliability.ts";
@@ -178,6 +179,7 @@ const { values, positionals } = parseArgs({
     "fuzz-runs": { type: "string", default: "1000000" },
     "soak-minutes": { type: "string", default: "60" },
     "steady-minutes": { type: "string", default: "1" },
+    "memory-variants": { type: "string", default: "start,defaults" },
   },
   allowPositionals: true,
 });
@@ -201,6 +203,17 @@ const receivers = values.receivers as Receivers;
 if (receivers !== "full" && receivers !== "light") {
   throw new Error(`--receivers is full (decrypt every packet) or light (stop after the first keyframe)`);
 }
+// The start task's flags (young generation of at most 2 x 4 MB), against V8's defaults (2 x 16 MB).
+const MEMORY_VARIANTS: Record<string, RunVariant> = {
+  start: { name: "start task" },
+  defaults: { name: "V8 defaults", v8Flags: "" },
+};
+const memoryVariants = values["memory-variants"].split(",").map((name) => {
+  if (!MEMORY_VARIANTS[name]) {
+    throw new Error(`--memory-variants takes ${Object.keys(MEMORY_VARIANTS).join(", ")}`);
+  }
+  return MEMORY_VARIANTS[name];
+});
 const webrtcPaths = (values.paths?.split(",") ?? WEBRTC_PATHS) as WebrtcPath[];
 for (const path of webrtcPaths) {
   if (!WEBRTC_PATHS.includes(path)) {
@@ -219,13 +232,7 @@ const lines = [
   ...parts.includes("whip") ? await whipBench([1, 10]) : [],
   ...parts.includes("recording") ? await recordingBench() : [],
   ...parts.includes("metrics") ? await metricsBench() : [],
-  ...parts.includes("memory")
-    ? await memoryBench([
-      // The start task's flags (young generation of at most 2 x 4 MB), against V8's default of 2 x 16 MB.
-      { name: "start task" },
-      { name: "V8 defaults", v8Flags: "" },
-    ], Number(values["steady-minutes"]))
-    : [],
+  ...parts.includes("memory") ? await memoryBench(memoryVariants, Number(values["steady-minutes"])) : [],
   ...parts.includes("camera") ? await cameraBench() : [],
   ...parts.includes("glass") ? await glassBench() : [],
   ...parts.includes("reliability")
