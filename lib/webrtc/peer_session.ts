@@ -8,6 +8,7 @@ import type { RTCPeerConnection } from "werift";
 import { BadRequestError, NotFoundError, PreconditionFailedError, UnavailableError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { onPeerClose } from "./werift_fixes/dtls_alert.ts";
+import { connectAtOnce } from "./werift_fixes/dtls_connect.ts";
 import { handleServerHandshakesOnce } from "./werift_fixes/dtls_client.ts";
 import { handleClientHandshakesOnce } from "./werift_fixes/dtls_server.ts";
 import type { IceOptions } from "./ice.ts";
@@ -69,13 +70,14 @@ export function gatheringComplete(pc: RTCPeerConnection): Promise<void> {
 }
 
 /**
- * werift's DTLS and SRTP corrections, for every transport of a peer: see dtls_client.ts, dtls_server.ts,
- * srtp_rollover.ts (each applies only to the side the role makes) and srtp_aes_cm.ts. Call before ICE
- * can connect.
+ * werift's DTLS and SRTP corrections, for every transport of a peer: see dtls_client.ts, dtls_connect.ts,
+ * dtls_server.ts, srtp_rollover.ts (each applies only to the side the role makes) and srtp_aes_cm.ts. Call
+ * before ICE can connect.
  */
 export function correctTransports(pc: RTCPeerConnection): void {
   for (const transport of pc.dtlsTransports) {
     handleServerHandshakesOnce(transport);
+    connectAtOnce(transport);
     handleClientHandshakesOnce(transport);
     receiveAcrossRollovers(transport);
     releaseSrtpContexts(transport);

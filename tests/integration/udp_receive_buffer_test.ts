@@ -1,21 +1,9 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import dgram from "node:dgram";
-import { RTCPeerConnection, useH264 } from "werift";
-import { Log } from "../../lib/log.ts";
-import type { IceOptions } from "../../lib/webrtc/ice.ts";
-import { RemoteCandidates } from "../../lib/webrtc/candidates.ts";
-import { gatheringComplete, type PeerSession, PeerSessions } from "../../lib/webrtc/peer_session.ts";
 import { RECEIVE_BUFFER_BYTES } from "../../lib/webrtc/werift_fixes/udp_receive_buffer.ts";
 import { waitFor } from "../helpers/edgecam.ts";
-
-const loopback: IceOptions = {
-  iceServers: [],
-  icePortRange: undefined,
-  iceAdditionalHostAddresses: ["127.0.0.1"],
-  iceUseIpv4: false,
-  iceUseIpv6: false,
-};
+import { answerOnLoopback } from "../helpers/loopback_answer.ts";
 
 /** What the service's socket handed on for one datagram: its length and the buffer behind it. */
 interface Received {
@@ -25,27 +13,9 @@ interface Received {
 }
 
 Deno.test("an answered session's UDP sockets read each datagram into 4 KiB, not 64 KiB, and whole", async () => {
-  const client = new RTCPeerConnection({ codecs: { video: [useH264()] }, ...loopback });
-  const service = new RTCPeerConnection({ codecs: { video: [useH264()] }, ...loopback });
+  const { service, answer, close } = await answerOnLoopback("server");
   const sender = dgram.createSocket("udp4");
   try {
-    client.addTransceiver("video", { direction: "recvonly" });
-    await client.setLocalDescription(await client.createOffer());
-    await gatheringComplete(client);
-    service.addTransceiver("video", { direction: "sendonly" });
-    const sessions = new PeerSessions<PeerSession>("WHEP", new Log("error").logger("test"), {
-      maxPending: 8,
-      maxPendingPerAddress: 8,
-      handshakeTimeoutMs: 5000,
-      mdnsCandidates: false,
-    });
-    const answer = await sessions.answer(
-      service,
-      client.localDescription!.sdp,
-      "server",
-      loopback,
-      new RemoteCandidates("127.0.0.1", false),
-    );
     const port = Number(/^a=candidate:\S+ 1 udp \d+ 127\.0\.0\.1 (\d+) typ host/m.exec(answer)?.[1]);
     assert.ok(port > 0, `a loopback host candidate in the answer:\n${answer}`);
 
@@ -75,7 +45,6 @@ Deno.test("an answered session's UDP sockets read each datagram into 4 KiB, not 
     }
   } finally {
     sender.close();
-    await client.close();
-    await service.close();
+    await close();
   }
 });
