@@ -13,7 +13,7 @@
 //                                            service's CPU and writes, and the send delay to 10 viewers
 //   deno task bench metrics                  what scraping /metrics every second costs the service with 10
 //                                            viewers (paired off/on windows), and one scrape's time and size
-//   deno task bench memory [--steady-minutes 10] [--memory-variants start,defaults]
+//   deno task bench memory [--steady-minutes 10] [--memory-variants start,semi,defaults]
 //                                            the service's RSS as users see it (its own process, no forced GC):
 //                                            idle, 10 and 30 viewers, steady at 30 (1 min), after they leave
 //   deno task bench camera                   the service's own CPU for one 720p30 and one 1080p30 camera, no viewer
@@ -203,10 +203,12 @@ const receivers = values.receivers as Receivers;
 if (receivers !== "full" && receivers !== "light") {
   throw new Error(`--receivers is full (decrypt every packet) or light (stop after the first keyframe)`);
 }
-// The start task's flags (young generation of at most 2 x 4 MB), against V8's defaults (2 x 16 MB).
+// The start task's V8 flags (semi-spaces of at most 4 MB, --optimize-for-size), against the semi-space cap
+// alone and V8's defaults (16 MB semi-spaces).
 const MEMORY_VARIANTS: Record<string, RunVariant> = {
   start: { name: "start task" },
   defaults: { name: "V8 defaults", v8Flags: "" },
+  semi: { name: "semi-space only", v8Flags: "--max-semi-space-size=4" },
 };
 const memoryVariants = values["memory-variants"].split(",").map((name) => {
   if (!MEMORY_VARIANTS[name]) {
