@@ -122,8 +122,8 @@ export async function glassBench(): Promise<string[]> {
     await service.stop();
   }
   // After the page, with the service stopped: the tracer's run has the machine to itself as the cameras had.
-  const before = new Map<string, number[]>();
-  for (const stream of samples.keys()) before.set(stream, await sourceToPipeMs(stream, 6));
+  const sourceMs = new Map<string, number[]>();
+  for (const stream of samples.keys()) sourceMs.set(stream, await sourceToPipeMs(stream, 6));
   const f = (v: number | undefined) => v === undefined ? "-" : v.toFixed(0);
   return [
     `Glass-to-glass on loopback: Chromium on the viewer page, two 1280x720@30 test cameras at 4 Mbit/s; each ` +
@@ -131,7 +131,7 @@ export async function glassBench(): Promise<string[]> {
     `for ${WINDOW_MS / 1000} s after ${WARM_UP_MS / 1000} s of play; ms:`,
     ...[...samples].sort().flatMap(([stream, values]) => {
       const sorted = [...values].sort((a, b) => a - b);
-      const source = before.get(stream)!;
+      const source = sourceMs.get(stream)!;
       return [
         `  ${stream.padEnd(5)} pipe read → on screen: median ${f(percentile(sorted, 50))}, p95 ${
           f(percentile(sorted, 95))
