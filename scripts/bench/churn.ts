@@ -12,9 +12,9 @@
 // full GC, and --snapshots prints what grew on the heap, per constructor.
 import { parseArgs } from "node:util";
 import { RTCPeerConnection, useH264, useVP8 } from "werift";
-import manifest from "../../deno.json" with { type: "json" };
 import { handleClientHandshakesOnce } from "../../lib/webrtc/werift_fixes/dtls_server.ts";
 import { receiveAcrossRollovers } from "../../lib/webrtc/werift_fixes/srtp_rollover.ts";
+import { startTaskFlags } from "../start_task.ts";
 import { BrowserViewer } from "./churn_browser.ts";
 import { heapGrowth, heapSummary, memoryUsage, type ProcessMemory } from "./heap.ts";
 
@@ -155,8 +155,7 @@ export interface ChurnService {
  * `denoFlags` go before them (e.g. `--inspect=127.0.0.1:9229`).
  */
 export async function startChurnService(config: string, denoFlags: string[] = []): Promise<ChurnService> {
-  const words = manifest.tasks.start.split(/\s+/);
-  const permissions = words.slice(words.indexOf("run") + 1, words.indexOf("main.ts"));
+  const permissions = startTaskFlags();
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", ...denoFlags, ...permissions, "main.ts", "--config", config, "--listen", "127.0.0.1:0"],
     cwd: new URL("../../", import.meta.url).pathname,

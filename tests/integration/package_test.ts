@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import manifest from "../../deno.json" with { type: "json" };
-import { freePort, waitFor } from "../helpers/edgecam.ts";
+import { freePort, startTaskFlags, waitFor } from "../helpers/edgecam.ts";
 import { packageArchive, unpack } from "../helpers/package.ts";
 
 const VERSION = manifest.version;
@@ -44,9 +44,7 @@ Deno.test("the x64 package holds what it lists, and from an empty folder runs of
     assert.equal((await sh("sha256sum", ["--quiet", "-c", "SHA256SUMS"], { cwd: dir })).code, 0);
     const launcher = await Deno.readTextFile(`${dir}/edgecam`);
     // The start task's flags exactly, but for reading the package folder itself.
-    const task = manifest.tasks.start.split(/\s+/);
-    const flags = task.slice(task.indexOf("run") + 1, task.indexOf("main.ts"));
-    for (const flag of flags) {
+    for (const flag of startTaskFlags()) {
       const expected = flag.startsWith("--allow-read=") ? `--allow-read=.,"$ETC","$HERE"` : flag;
       assert.ok(launcher.includes(` ${expected} `), `${expected} in the launcher`);
     }
