@@ -2,7 +2,7 @@
 // are shared and noisy, so no figure here is a pass/fail threshold. Results go to BENCHMARKS.md.
 //
 //   deno task bench                          every part
-//   deno task bench webrtc --viewers 1,10    only the named parts (parse, ws, webrtc, whip, shm, recording, metrics, memory, camera, glass), these viewer counts
+//   deno task bench webrtc --viewers 1,10    only the named parts (parse, ws, webrtc, whip, shm, recording, metrics, memory, camera, glass, packet), these viewer counts
 //   deno task bench webrtc --paths stock     only werift's stock path (edgecam, stock), in a fresh process
 //   deno task bench webrtc --paths edgecam --viewers 1,30,50,100 --receivers light
 //                                            the sender at 100 viewers: light viewers stop decrypting after
@@ -18,6 +18,7 @@
 //                                            idle, 10 and 30 viewers, steady at 30 (1 min), after they leave
 //   deno task bench camera                   the service's own CPU for one 720p30 and one 1080p30 camera, no viewer
 //   deno task bench glass                    glass-to-glass: Chromium on the viewer page, H.264 and VP8 tiles' delay
+//   deno task bench packet                   one packet's seal and sendto, in a keyframe-sized burst
 //   deno task bench reliability              faults and bad input (scripts/bench/reliability.ts), not in
 //     [--only kills,http,fuzz,slow,floods,soak] [--kills 100] [--requests 3000] [--fuzz-runs 1000000]
 //     [--soak-minutes 60]                    "every part": the soak alone takes an hour
@@ -31,6 +32,7 @@ import { buildPipeline } from "../lib/cameras/gstreamer.ts";
 import { GST_LAUNCH } from "../lib/cameras/supervisor.ts";
 import { cameraBench } from "./bench/camera.ts";
 import { glassBench } from "./bench/glass.ts";
+import { packetBench } from "./bench/packet.ts";
 import { memoryBench } from "./bench/memory.ts";
 import type { RunVariant } from "./bench/service_process.ts";
 import { metricsBench } from "./bench/metrics.ts";
@@ -166,7 +168,19 @@ encoder = "x264"
   ];
 }
 
-const PARTS = ["parse", "ws", "webrtc", "whip", "shm", "recording", "metrics", "memory", "camera", "glass"];
+const PARTS = [
+  "parse",
+  "ws",
+  "webrtc",
+  "whip",
+  "shm",
+  "recording",
+  "metrics",
+  "memory",
+  "camera",
+  "glass",
+  "packet",
+];
 const { values, positionals } = parseArgs({
   args: Deno.args,
   options: {
@@ -237,6 +251,7 @@ const lines = [
   ...parts.includes("memory") ? await memoryBench(memoryVariants, Number(values["steady-minutes"])) : [],
   ...parts.includes("camera") ? await cameraBench() : [],
   ...parts.includes("glass") ? await glassBench() : [],
+  ...parts.includes("packet") ? await packetBench() : [],
   ...parts.includes("reliability")
     ? await reliabilityBench(reliabilityParts, {
       kills: Number(values.kills),
