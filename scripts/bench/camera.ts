@@ -1,7 +1,7 @@
 // The camera part of `deno task bench`: edgecam's own CPU for one camera with no viewer and its shm ring on,
 // the service process run as `deno task start` runs it (its gst-launch child, the encoder, not counted).
-// A service with no camera is the floor; 720p30 at 4 Mbit/s and 1080p30 at 8 Mbit/s are each measured in
-// windows alternating with the floor's, so the machine's noise falls on both alike.
+// A service with no camera is the floor; it and the 720p30 (4 Mbit/s) and 1080p30 (8 Mbit/s) services run
+// side by side and are measured over the same windows, so the machine's noise falls on all three alike.
 import { BENCH_CAMERAS, benchCamera, benchService } from "./config.ts";
 import { ServiceProcess } from "./service_process.ts";
 import { median } from "./stats.ts";
@@ -44,7 +44,7 @@ async function startAll(): Promise<Map<Setup, ServiceProcess>> {
 export async function cameraBench(): Promise<string[]> {
   const services = await startAll();
   const cpu = new Map<Setup, number[]>(SETUPS.map((s) => [s, []]));
-  let frames = 0;
+  let fps1080 = 0;
   try {
     // Every service runs through every window; each window measures all three at once, over the same time.
     for (let w = 0; w < WINDOWS; w++) {
@@ -57,7 +57,7 @@ export async function cameraBench(): Promise<string[]> {
       }
     }
     const status = await services.get("1080p")!.status() as { streams: { fps: number }[] };
-    frames = status.streams[0].fps;
+    fps1080 = status.streams[0].fps;
   } finally {
     for (const service of services.values()) await service.stop();
   }
@@ -76,6 +76,6 @@ export async function cameraBench(): Promise<string[]> {
       return `  ${(setup + camera).padEnd(22)} median ${f(median(values))} (${values.map(f).join(" ")})` +
         (setup === "no camera" ? "" : `, over no camera ${f(median(over))}`);
     }),
-    `  1080p stream at the end: ${frames} fps`,
+    `  1080p stream at the end: ${fps1080} fps`,
   ];
 }

@@ -6,8 +6,7 @@
 import { benchCamera, benchService } from "./config.ts";
 import { lines } from "./lines.ts";
 import { spawnBenchScript } from "./proc.ts";
-import { startTaskFlags } from "../start_task.ts";
-import { type ProcMemory, type RunVariant, ServiceProcess } from "./service_process.ts";
+import { type ProcMemory, type RunVariant, serviceFlags, ServiceProcess } from "./service_process.ts";
 import { median } from "./stats.ts";
 import type { WindowReport } from "./webrtc_viewers.ts";
 
@@ -138,14 +137,8 @@ export async function memoryBench(variants: RunVariant[], steadyMinutes = 1): Pr
   const f = (v: number) => v.toFixed(1).padStart(6);
   for (const variant of variants) {
     const rows = await runVariant(variant, configPath, port, steadyMinutes);
-    const env = Object.entries(variant.env ?? {}).map(([k, v]) => `${k}=${v} `).join("");
-    const flags = startTaskFlags().find((flag) => flag.startsWith("--v8-flags="));
-    const v8 = variant.v8Flags === undefined
-      ? flags ?? ""
-      : variant.v8Flags
-      ? `--v8-flags=${variant.v8Flags}`
-      : "";
-    out.push(`  ${variant.name}: ${env}${v8 || "V8 defaults"}`);
+    const v8 = serviceFlags(variant).find((flag) => flag.startsWith("--v8-flags="));
+    out.push(`  ${variant.name}: ${v8 ?? "V8 defaults"}`);
     out.push(
       "    phase                     rss   anon   file  shmem  heap used/total  external   fps  loss %  cpu %",
     );

@@ -5,6 +5,7 @@
 // that keyframe on one core.
 import dgram from "node:dgram";
 import { Log } from "../../lib/log.ts";
+import { RTP_HEADER_BYTES } from "../../lib/webrtc/rtp/nack.ts";
 import { gcmSealer } from "../../lib/webrtc/rtp/srtp_gcm.ts";
 import { UdpRoute } from "../../lib/webrtc/rtp/udp_send.ts";
 import { median } from "./stats.ts";
@@ -12,7 +13,6 @@ import { median } from "./stats.ts";
 const PACKETS = 3000;
 const RUNS = 7;
 const PAYLOAD_BYTES = 1200;
-const RTP_HEADER_BYTES = 12;
 const AF_INET = 2;
 const SOCK_DGRAM = 2;
 const SOL_SOCKET = 1;

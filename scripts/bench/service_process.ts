@@ -10,12 +10,18 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * How to run the service: V8 flags in place of the start task's (`--v8-flags=` form; "" for V8's own
- * defaults; undefined keeps the start task's), and environment.
+ * defaults; undefined keeps the start task's).
  */
 export interface RunVariant {
   name: string;
   v8Flags?: string;
-  env?: Record<string, string>;
+}
+
+/** The Deno flags the service runs with under `variant`: the start task's, its V8 flags replaced if asked. */
+export function serviceFlags(variant?: RunVariant): string[] {
+  if (variant?.v8Flags === undefined) return startTaskFlags();
+  const permissions = startTaskFlags().filter((flag) => !flag.startsWith("--v8-flags="));
+  return variant.v8Flags ? [...permissions, `--v8-flags=${variant.v8Flags}`] : permissions;
 }
 
 /** /proc's view of a process's memory, in MB. */
@@ -41,16 +47,12 @@ export class ServiceProcess {
     const child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
-        ...startTaskFlags().filter((flag) =>
-          variant?.v8Flags === undefined || !flag.startsWith("--v8-flags=")
-        ),
-        ...(variant?.v8Flags ? [`--v8-flags=${variant.v8Flags}`] : []),
+        ...serviceFlags(variant),
         "main.ts",
         "--config",
         configPath,
       ],
       cwd: ROOT,
-      env: variant?.env,
       stdout: "null",
       stderr: "inherit",
     }).spawn();
